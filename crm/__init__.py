@@ -1,0 +1,125 @@
+"""Likers CRM: a relationship-population registry for Japanese towns."""
+
+import os
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm import config as crm_config
+from crm.database import init_database, sqlite_url_for
+from crm.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    app.config.from_object(crm_config.DefaultConfig)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_mapping(crm_config.from_environment())
+    else:
+        app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config.get("DATABASE_URL") or sqlite_url_for(
+        app.instance_path
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///" + app.instance_path):
+        os.makedirs(app.instance_path, exist_ok=True)
+    if not (app.testing or app.debug):
+        problem = crm_config.check_secret_key(app.config.get("SECRET_KEY"))
+        if problem:
+            raise RuntimeError(f"Likers CRM refuses to start: {problem}")
+
+
+def register_extensions(app: Flask) -> None:
+    init_database(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # enforce_access redirects without a flash
+
+    from crm.auth.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def select_locale() -> str:
+    return session.get("language") or "ja"
+
+
+def register_blueprints(app: Flask) -> None:
+    from crm import admin, auth, main, postal, supporters
+
+    for package in (main, auth, supporters, postal, admin):
+        app.register_blueprint(package.bp)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from crm.auth.permissions import enforce_access
+
+    @app.before_request
+    def mark_write_intent():
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        g.writes_data = getattr(view, "writes_data", False)
+
+    app.before_request(enforce_access)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        )
+        if current_user.is_authenticated and request.endpoint not in (None, "static", "bootstrap.static"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def register_template_helpers(app: Flask) -> None:
+    from crm import templating
+
+    templating.register(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        messages = {
+            400: _("The request could not be understood. Please reload the page and try again."),
+            403: _("You do not have permission to do this."),
+            404: _("This page does not exist."),
+            405: _("This page does not exist."),
+            413: _("The file is too large."),
+        }
+        message = messages.get(code, _("Something went wrong. Please try again."))
+        return render_template("errors/error.html", code=code, message=message), code
+
+    for code in (400, 403, 404, 405, 413, 500):
+        app.register_error_handler(code, render_error)
+
+
+def register_commands(app: Flask) -> None:
+    from crm import cli
+
+    cli.register(app)

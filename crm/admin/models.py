@@ -1,0 +1,30 @@
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm.extensions import db
+from crm.timeutil import utcnow
+
+
+class TownSettings(db.Model):
+    """The one row of settings that makes the CRM this town's."""
+
+    __tablename__ = "town_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_name: Mapped[str] = mapped_column(String(50), default="夕張市")
+    local_government_code: Mapped[str] = mapped_column(String(6), default="012092")
+    prefecture: Mapped[str] = mapped_column(String(10), default="北海道")
+    programme_name: Mapped[str] = mapped_column(String(100), default="夕張Likers!")
+    supporter_word: Mapped[str] = mapped_column(String(30), default="Likers")
+    mayor_title: Mapped[str] = mapped_column(String(50), default="夕張市長")
+    mayor_name: Mapped[str] = mapped_column(String(50), default="")
+    number_prefix: Mapped[str] = mapped_column(String(10), default="YL-")
+    number_digits: Mapped[int] = mapped_column(default=5)
+    privacy_policy_version: Mapped[str] = mapped_column(String(20), default="1.0")
+    privacy_policy_text: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def format_number(self, value: int) -> str:
+        return f"{self.number_prefix}{value:0{self.number_digits}d}"

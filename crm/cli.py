@@ -1,0 +1,87 @@
+"""Commands for IT staff: flask --app crm setup | users create | demo-data."""
+
+import secrets
+import os
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from crm.auth.models import ROLES, User
+from crm.auth.services import UserError, create_user
+from crm.extensions import db
+
+users_cli = AppGroup("users", help="Manage staff accounts.")
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="staff", show_default=True)
+@click.option("--name", default="", help="Display name (default: the part before @).")
+@click.option(
+    "--password",
+    envvar="CRM_NEW_USER_PASSWORD",
+    help="Password (or CRM_NEW_USER_PASSWORD); asked for when not given.",
+)
+def create_user_command(email: str, role: str, name: str, password: str | None):
+    """Create a staff account."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(email, name, role, password)
+    except UserError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Created {user.role} account {user.email}.")
+
+
+@click.command("setup")
+@click.option("--demo-likers", type=int, default=0, help="Load this many demo Likers if none exist.")
+def setup_command(demo_likers: int):
+    """Migrate the database to the newest schema, seed lists and create the first admin."""
+    from crm.setup_data import seed_reference_data
+    from crm.supporters.models import Supporter
+
+    upgrade()
+    seed_reference_data()
+    if db.session.scalar(select(func.count(User.id))) == 0:
+        email = os.environ.get("CRM_ADMIN_EMAIL", "admin@example.jp")
+        password = os.environ.get("CRM_ADMIN_PASSWORD")
+        generated = password is None
+        if generated:
+            password = secrets.token_urlsafe(12)
+        create_user(email, "管理者", "admin", password)
+        click.echo(f"Created the administrator account {email}.")
+        if generated:
+            click.echo(f"Its password, shown only this once: {password}")
+    db.session.commit()
+    if demo_likers and db.session.scalar(select(func.count(Supporter.id))) == 0:
+        _load_demo(demo_likers)
+    click.echo("The database is ready.")
+
+
+@click.command("demo-data")
+@click.option("--likers", type=int, default=200, show_default=True)
+@click.option("--seed", type=int, default=2018, help="Random seed, for repeatable data.")
+def demo_data_command(likers: int, seed: int):
+    """Add realistic demo Likers (names with kana, addresses in and outside the town)."""
+    from crm.setup_data import seed_reference_data
+
+    seed_reference_data()
+    _load_demo(likers, seed)
+
+
+def _load_demo(count: int, seed: int = 2018) -> None:
+    from crm.demo import add_demo_supporters
+
+    with click.progressbar(length=count, label="Demo Likers") as bar:
+        add_demo_supporters(count, seed=seed, progress=bar.update)
+    click.echo(f"Added {count} demo Likers.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(setup_command)
+    app.cli.add_command(demo_data_command)

@@ -1,0 +1,51 @@
+"""Defaults only. Secrets and site values come from instance/config.py or CRM_* variables."""
+
+import os
+
+# Values that must never be accepted as a production secret key.
+WEAK_SECRET_KEYS = {"dev", "secret", "changeme", "change-me", "development", "test"}
+MIN_SECRET_KEY_LENGTH = 32
+
+# Environment variables read at start; each maps CRM_<NAME> to the config key <NAME>.
+ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL")
+
+
+class DefaultConfig:
+    SECRET_KEY: str | None = None
+    DATABASE_URL: str | None = None  # default: SQLite in the instance folder
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    BABEL_DEFAULT_LOCALE = "ja"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+    LANGUAGES = ("ja", "en")
+    BOOTSTRAP_SERVE_LOCAL = True
+    WTF_CSRF_TIME_LIMIT = None  # a desk form left open all day must still save
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 12 * 60 * 60
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    PAGE_SIZE = 50
+    SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def from_environment() -> dict:
+    """The CRM_* variables that are set, as config keys."""
+    return {
+        key: os.environ[f"CRM_{key}"] for key in ENV_KEYS if os.environ.get(f"CRM_{key}")
+    }
+
+
+def check_secret_key(secret_key: str | None) -> str | None:
+    """A message saying why the key is unfit for production, or None when it is fine."""
+    hint = (
+        "Generate one with: python3 -c 'import secrets; print(secrets.token_hex(32))' "
+        "and put it in CRM_SECRET_KEY or SECRET_KEY in instance/config.py."
+    )
+    if not secret_key:
+        return "No secret key is set (CRM_SECRET_KEY). " + hint
+    if len(secret_key) < MIN_SECRET_KEY_LENGTH or secret_key.lower() in WEAK_SECRET_KEYS:
+        return (
+            f"The secret key is too weak: use at least {MIN_SECRET_KEY_LENGTH} random "
+            "characters. " + hint
+        )
+    return None

@@ -1,0 +1,65 @@
+"""Database engine set-up: SQLite durability and locking, shared helpers."""
+
+from flask import Flask, g, has_app_context, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from crm.extensions import db
+
+READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def sqlite_url_for(instance_path: str) -> str:
+    return f"sqlite:///{instance_path}/crm.sqlite3"
+
+
+def wants_write_lock() -> bool:
+    """Whether the transaction about to begin should take SQLite's write lock at once.
+
+    A deferred transaction that reads and then writes fails with SQLITE_BUSY without
+    waiting for busy_timeout when another writer got in between. Requests that may
+    write (POST, or GET views marked with @writes_data) and CLI commands therefore
+    begin IMMEDIATE; plain page views stay deferred so readers never queue.
+    """
+    if has_request_context():
+        return request.method not in READ_ONLY_METHODS or g.get("writes_data", False)
+    return True
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """Per-connection pragmas and explicit BEGIN handling for the pysqlite driver."""
+
+    @event.listens_for(engine, "connect")
+    def set_pragmas(dbapi_connection, _record):
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # FULL: a committed registration survives a power cut, even in WAL mode.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection):
+        mode = "IMMEDIATE" if wants_write_lock() else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def init_database(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+
+def writes_data(view):
+    """Mark a GET view that writes (e.g. an audit row) so SQLite locks up front."""
+    view.writes_data = True
+    return view
+
+
+def is_postgresql() -> bool:
+    return has_app_context() and db.engine.dialect.name == "postgresql"

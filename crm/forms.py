@@ -1,0 +1,57 @@
+"""Form pieces shared by several features."""
+
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectMultipleField, StringField
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from crm.eras import DateParseError, parse_date
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class FlexibleDateField(StringField):
+    """A date typed as 1980-04-01, 1980/4/1 or 昭和55年4月1日; kept as typed on error."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).setdefault("placeholder", "1980-04-01 / 昭和55年4月1日")
+        super().__init__(label, validators, **kwargs)
+        self.date = None
+
+    def process_data(self, value):
+        super().process_data(value.isoformat() if value else "")
+        self.date = value
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.date = None
+        text = (self.data or "").strip()
+        if text:
+            try:
+                self.date = parse_date(text)
+            except DateParseError as error:
+                raise ValueError(
+                    _l("Enter a date such as 1980-04-01 or 昭和55年4月1日.")
+                ) from error
+
+
+def strip_text(value):
+    """Trim surrounding spaces (full-width too) without touching the characters."""
+    if isinstance(value, str):
+        return value.strip(" \t\r\n\u3000")
+    return value
+
+
+def reject_control_characters(_form, field):
+    text = field.data or ""
+    for char in text:
+        category = unicodedata.category(char)
+        if char in "\r\n\t" and field.type == "TextAreaField":
+            continue
+        if category in ("Cc", "Cs") or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+            raise ValidationError(_l("This field contains characters that cannot be stored."))

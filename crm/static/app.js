@@ -1,0 +1,35 @@
+// Postal code → prefecture and municipality, from the app's own offline data.
+(function () {
+  "use strict";
+  const input = document.getElementById("postal_code");
+  const button = document.getElementById("postal-button");
+  const status = document.getElementById("postal-status");
+  if (!input || !button) return;
+
+  function digits(text) {
+    return text.replace(/[０-９]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\D/g, "");
+  }
+
+  async function lookUp(fillAlways) {
+    const code = digits(input.value);
+    if (code.length !== 7) return;
+    const url = input.dataset.postalLookup.replace("0000000", code);
+    const response = await fetch(url, { credentials: "same-origin" });
+    if (!response.ok) {
+      status.textContent = status.dataset.notFound;
+      return;
+    }
+    const place = await response.json();
+    const prefecture = document.getElementById("prefecture");
+    const municipality = document.getElementById("municipality");
+    const address = document.getElementById("address");
+    input.value = place.postal_code;
+    if (fillAlways || !prefecture.value) prefecture.value = place.prefecture;
+    if (fillAlways || !municipality.value) municipality.value = place.municipality;
+    if (address && !address.value && place.neighborhood) address.value = place.neighborhood;
+    status.textContent = status.dataset.found;
+  }
+
+  button.addEventListener("click", () => lookUp(true));
+  input.addEventListener("change", () => lookUp(false));
+})();

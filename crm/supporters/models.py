@@ -1,0 +1,139 @@
+from datetime import date, datetime
+
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.extensions import db
+from crm.timeutil import utcnow
+
+# Byte-order comparison on PostgreSQL, so prefix searches use plain B-tree ranges.
+SearchKey = String(300).with_variant(String(300, collation="C"), "postgresql")
+
+RESIDENCES = ("in_town", "in_prefecture", "outside_prefecture", "overseas", "unknown")
+STATUSES = ("active", "withdrawn")
+
+supporter_categories = Table(
+    "supporter_categories",
+    db.metadata,
+    Column("supporter_id", ForeignKey("supporters.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id"), primary_key=True, index=True),
+)
+
+supporter_tags = Table(
+    "supporter_tags",
+    db.metadata,
+    Column("supporter_id", ForeignKey("supporters.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id"), primary_key=True, index=True),
+)
+
+
+class Category(db.Model):
+    """A relationship category (出身者, ふるさと納税者, …), edited by admins."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Channel(db.Model):
+    """How a Liker found the programme, edited by admins."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+
+
+class Counter(db.Model):
+    """Named counters taken under a row lock: gapless registration numbers."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)
+
+
+class Supporter(db.Model):
+    """A registered supporter: the UI calls them by the programme's word (Likers)."""
+
+    __tablename__ = "supporters"
+    __table_args__ = (
+        Index("ix_supporters_status_kana", "status", "kana_key", "id"),
+        Index("ix_supporters_registered_on", "registered_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_number: Mapped[str] = mapped_column(String(32), unique=True)
+
+    # As typed: never normalised.
+    family_name: Mapped[str] = mapped_column(String(100))
+    given_name: Mapped[str] = mapped_column(String(100), default="")
+    family_name_kana: Mapped[str] = mapped_column(String(100))
+    given_name_kana: Mapped[str] = mapped_column(String(100), default="")
+    name_romaji: Mapped[str | None] = mapped_column(String(200))
+    birth_date: Mapped[date | None]
+    birth_year: Mapped[int | None]
+    gender: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    postal_code: Mapped[str | None] = mapped_column(String(8))
+    prefecture: Mapped[str | None] = mapped_column(String(10))
+    municipality: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(255))
+    country: Mapped[str | None] = mapped_column(String(60))
+
+    # Derived from the address and the town settings, never typed.
+    residence: Mapped[str] = mapped_column(String(20), default="unknown", index=True)
+
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"), index=True)
+    registered_on: Mapped[date]
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    withdrawn_on: Mapped[date | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    privacy_policy_version: Mapped[str | None] = mapped_column(String(20))
+    privacy_consented_at: Mapped[datetime | None]
+    news_opt_in: Mapped[bool] = mapped_column(default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    # Search keys (crm.japanese), indexed for prefix search.
+    name_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    given_name_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    kana_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    given_kana_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    email_key: Mapped[str | None] = mapped_column(SearchKey, index=True)
+    phone_key: Mapped[str | None] = mapped_column(SearchKey, index=True)
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    categories: Mapped[list[Category]] = relationship(
+        secondary=supporter_categories, order_by=Category.position
+    )
+    tags: Mapped[list[Tag]] = relationship(secondary=supporter_tags, order_by=Tag.name)
+    channel: Mapped[Channel | None] = relationship()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.family_name} {self.given_name}".strip()
+
+    @property
+    def full_kana(self) -> str:
+        return f"{self.family_name_kana} {self.given_name_kana}".strip()
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == "withdrawn"

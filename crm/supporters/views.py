@@ -1,0 +1,137 @@
+from datetime import date
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from crm.audit.services import record_event
+from crm.auth.permissions import requires_role
+from crm.database import writes_data
+from crm.extensions import db
+from crm.supporters import bp
+from crm.supporters.forms import ConfirmForm, SupporterForm, WithdrawForm
+from crm.supporters.models import RESIDENCES
+from crm.supporters.queries import (
+    SORTS,
+    SupporterFilter,
+    get_supporter_or_404,
+    list_categories,
+    list_channels,
+    list_supporters,
+)
+from crm.supporters.services import (
+    reinstate_supporter,
+    register_supporter,
+    update_supporter,
+    withdraw_supporter,
+)
+
+
+def _date_arg(name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return None
+
+
+def filters_from_request() -> SupporterFilter:
+    args = request.args
+    return SupporterFilter(
+        q=args.get("q", "")[:100],
+        category_ids=[int(v) for v in args.getlist("category") if v.isdigit()],
+        residences=[v for v in args.getlist("residence") if v in RESIDENCES],
+        status=args.get("status", "active") if args.get("status") in ("active", "withdrawn", "all") else "active",
+        registered_from=_date_arg("from"),
+        registered_to=_date_arg("to"),
+        sort=args.get("sort") if args.get("sort") in SORTS else "kana",
+    )  # fmt: skip
+
+
+@bp.route("/")
+def index():
+    filters = filters_from_request()
+    page = request.args.get("page", 1, type=int)
+    pagination = list_supporters(filters, max(page, 1), current_app.config["PAGE_SIZE"])
+    return render_template(
+        "supporters/index.html",
+        pagination=pagination,
+        filters=filters,
+        categories=list_categories(),
+        residences=RESIDENCES,
+    )
+
+
+@bp.route("/<int:supporter_id>")
+@writes_data
+def show(supporter_id: int):
+    supporter = get_supporter_or_404(supporter_id)
+    record_event("view", "supporter", supporter.id)
+    db.session.commit()
+    return render_template("supporters/show.html", supporter=supporter, confirm_form=ConfirmForm())
+
+
+def _supporter_form(**kwargs) -> SupporterForm:
+    return SupporterForm(
+        categories=list_categories(active_only=True), channels=list_channels(active_only=True), **kwargs
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@requires_role("staff")
+def new():
+    form = _supporter_form()
+    if form.validate_on_submit():
+        supporter = register_supporter(form.to_data(), current_user)
+        db.session.commit()
+        flash(
+            _("Registered %(name)s as No. %(number)s.", name=supporter.full_name,
+              number=supporter.registration_number),
+            "success",
+        )  # fmt: skip
+        return redirect(url_for("supporters.show", supporter_id=supporter.id))
+    if form.is_submitted():
+        flash(_("Please correct the fields marked in red. Nothing was saved yet."), "danger")
+    return render_template("supporters/form.html", form=form, supporter=None)
+
+
+@bp.route("/<int:supporter_id>/edit", methods=["GET", "POST"])
+@requires_role("staff")
+def edit(supporter_id: int):
+    supporter = get_supporter_or_404(supporter_id)
+    form = _supporter_form(obj=supporter, creating=False)
+    if request.method == "GET":
+        form.category_ids.data = [c.id for c in supporter.categories]
+        form.channel_id.data = supporter.channel_id or 0
+        form.tags.data = ", ".join(t.name for t in supporter.tags)
+    if form.validate_on_submit():
+        changed = update_supporter(supporter, form.to_data(), current_user)
+        db.session.commit()
+        flash(_("Saved.") if changed else _("Nothing was changed."), "success")
+        return redirect(url_for("supporters.show", supporter_id=supporter.id))
+    if form.is_submitted():
+        flash(_("Please correct the fields marked in red. Nothing was saved yet."), "danger")
+    return render_template("supporters/form.html", form=form, supporter=supporter)
+
+
+@bp.route("/<int:supporter_id>/withdraw", methods=["GET", "POST"])
+@requires_role("staff")
+def withdraw(supporter_id: int):
+    supporter = get_supporter_or_404(supporter_id)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        withdraw_supporter(supporter, form.withdrawn_on.data, form.reason.data or None, current_user)
+        db.session.commit()
+        flash(_("%(name)s has been withdrawn.", name=supporter.full_name), "success")
+        return redirect(url_for("supporters.show", supporter_id=supporter.id))
+    return render_template("supporters/withdraw.html", form=form, supporter=supporter)
+
+
+@bp.route("/<int:supporter_id>/reinstate", methods=["POST"])
+@requires_role("staff")
+def reinstate(supporter_id: int):
+    supporter = get_supporter_or_404(supporter_id)
+    if ConfirmForm().validate_on_submit():
+        reinstate_supporter(supporter, current_user)
+        db.session.commit()
+        flash(_("%(name)s is active again.", name=supporter.full_name), "success")
+    return redirect(url_for("supporters.show", supporter_id=supporter.id))

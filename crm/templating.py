@@ -1,0 +1,75 @@
+"""Template filters and globals: labels that depend on the town, dates in Japan time."""
+
+from datetime import date, datetime
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from crm.admin.services import get_settings
+from crm.eras import format_era, format_japanese
+from crm.timeutil import to_jst
+
+# 夕張市 -> 市内 / 市外; 北海道 -> 道内 / 道外.
+_TOWN_SUFFIXES = ("市", "町", "村", "区")
+
+
+def residence_label(residence: str) -> str:
+    settings = get_settings()
+    english = str(get_locale()) == "en"
+    town = settings.municipality_name[-1:] if settings.municipality_name[-1:] in _TOWN_SUFFIXES else "市"
+    pref = settings.prefecture[-1:] if settings.prefecture else "県"
+    if english:
+        labels = {
+            "in_town": "In town",
+            "in_prefecture": "Elsewhere in the prefecture",
+            "outside_prefecture": "Outside the prefecture",
+            "overseas": "Overseas",
+            "unknown": "Unknown",
+        }
+    else:
+        labels = {
+            "in_town": f"{town}内",
+            "in_prefecture": f"{pref}内",
+            "outside_prefecture": f"{pref}外",
+            "overseas": "海外",
+            "unknown": "不明",
+        }
+    return labels.get(residence, residence)
+
+
+def format_date(value: date | None, era: bool = False) -> str:
+    if value is None:
+        return ""
+    if str(get_locale()) == "en":
+        return value.isoformat()
+    return format_era(value) if era else format_japanese(value)
+
+
+def format_datetime(value: datetime | None) -> str:
+    local = to_jst(value)
+    return local.strftime("%Y-%m-%d %H:%M") if local else ""
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query arguments changed (for pagination and sort)."""
+    args = request.args.to_dict(flat=False)
+    for key, value in changes.items():
+        args[key] = [value]
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["residence"] = residence_label
+    app.jinja_env.filters["jdate"] = format_date
+    app.jinja_env.filters["jdatetime"] = format_datetime
+    app.jinja_env.globals["url_with"] = url_with
+
+    @app.context_processor
+    def town_context():
+        settings = get_settings()
+        return {
+            "town": settings,
+            "supporter_word": settings.supporter_word or _("Likers"),
+            "current_locale": str(get_locale()),
+        }
