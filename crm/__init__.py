@@ -32,10 +32,12 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.from_mapping(crm_config.from_environment())
     else:
         app.config.from_mapping(test_config)
-    app.config["SQLALCHEMY_DATABASE_URI"] = app.config.get("DATABASE_URL") or sqlite_url_for(
-        app.instance_path
-    )
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///" + app.instance_path):
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config.get(
+        "DATABASE_URL"
+    ) or sqlite_url_for(app.instance_path)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith(
+        "sqlite:///" + app.instance_path
+    ):
         os.makedirs(app.instance_path, exist_ok=True)
     if not (app.testing or app.debug):
         problem = crm_config.check_secret_key(app.config.get("SECRET_KEY"))
@@ -45,7 +47,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
 
 def register_extensions(app: Flask) -> None:
     init_database(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True
+    )
     csrf.init_app(app)
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -91,7 +95,11 @@ def register_request_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
-        if current_user.is_authenticated and request.endpoint not in (None, "static", "bootstrap.static"):
+        if current_user.is_authenticated and request.endpoint not in (
+            None,
+            "static",
+            "bootstrap.static",
+        ):
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -106,7 +114,9 @@ def register_errorhandlers(app: Flask) -> None:
     def render_error(error):
         code = getattr(error, "code", 500) or 500
         messages = {
-            400: _("The request could not be understood. Please reload the page and try again."),
+            400: _(
+                "The request could not be understood. Please reload the page and try again."
+            ),
             403: _("You do not have permission to do this."),
             404: _("This page does not exist."),
             405: _("This page does not exist."),

@@ -1,11 +1,11 @@
 """Commands for IT staff: flask --app crm setup | users create | demo-data."""
 
-import secrets
 import os
+import secrets
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
@@ -38,7 +38,13 @@ def create_user_command(email: str, role: str, name: str, password: str | None):
 
 
 @click.command("setup")
-@click.option("--demo-likers", type=int, default=0, help="Load this many demo Likers if none exist.")
+@with_appcontext
+@click.option(
+    "--demo-likers",
+    type=int,
+    default=0,
+    help="Load this many demo Likers if none exist.",
+)
 def setup_command(demo_likers: int):
     """Migrate the database to the newest schema, seed lists and create the first admin."""
     from crm.setup_data import seed_reference_data
@@ -63,8 +69,11 @@ def setup_command(demo_likers: int):
 
 
 @click.command("demo-data")
+@with_appcontext
 @click.option("--likers", type=int, default=200, show_default=True)
-@click.option("--seed", type=int, default=2018, help="Random seed, for repeatable data.")
+@click.option(
+    "--seed", type=int, default=2018, help="Random seed, for repeatable data."
+)
 def demo_data_command(likers: int, seed: int):
     """Add realistic demo Likers (names with kana, addresses in and outside the town)."""
     from crm.setup_data import seed_reference_data

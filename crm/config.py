@@ -31,7 +31,9 @@ class DefaultConfig:
 def from_environment() -> dict:
     """The CRM_* variables that are set, as config keys."""
     return {
-        key: os.environ[f"CRM_{key}"] for key in ENV_KEYS if os.environ.get(f"CRM_{key}")
+        key: os.environ[f"CRM_{key}"]
+        for key in ENV_KEYS
+        if os.environ.get(f"CRM_{key}")
     }
 
 
@@ -43,7 +45,10 @@ def check_secret_key(secret_key: str | None) -> str | None:
     )
     if not secret_key:
         return "No secret key is set (CRM_SECRET_KEY). " + hint
-    if len(secret_key) < MIN_SECRET_KEY_LENGTH or secret_key.lower() in WEAK_SECRET_KEYS:
+    if (
+        len(secret_key) < MIN_SECRET_KEY_LENGTH
+        or secret_key.lower() in WEAK_SECRET_KEYS
+    ):
         return (
             f"The secret key is too weak: use at least {MIN_SECRET_KEY_LENGTH} random "
             "characters. " + hint

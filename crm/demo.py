@@ -12,7 +12,13 @@ from sqlalchemy import insert, select, update
 
 from crm.admin.services import get_settings
 from crm.extensions import db
-from crm.supporters.models import Category, Channel, Counter, Supporter, supporter_categories
+from crm.supporters.models import (
+    Category,
+    Channel,
+    Counter,
+    Supporter,
+    supporter_categories,
+)
 from crm.supporters.services import SUPPORTER_COUNTER, SupporterData, column_values
 from crm.timeutil import today_jst, utcnow
 
@@ -55,21 +61,41 @@ OTHER_ADDRESSES = (
     ("460-0008", "愛知県", "名古屋市中区", "栄3丁目"), ("980-0021", "宮城県", "仙台市青葉区", "中央1丁目"),
     ("812-0011", "福岡県", "福岡市博多区", "博多駅前2丁目"), ("900-0015", "沖縄県", "那覇市", "久茂地1丁目"),
 )  # fmt: skip
-STREET_NUMBERS = ("1-2-3", "2-5-8", "3-1-15", "5-12-1", "8-3-2", "10-4-6", "12-7", "15-1-201")
+STREET_NUMBERS = (
+    "1-2-3",
+    "2-5-8",
+    "3-1-15",
+    "5-12-1",
+    "8-3-2",
+    "10-4-6",
+    "12-7",
+    "15-1-201",
+)
 
 
-def demo_data(count: int, seed: int = 2018) -> Iterator[tuple[SupporterData, list[int]]]:
+def demo_data(
+    count: int, seed: int = 2018
+) -> Iterator[tuple[SupporterData, list[int]]]:
     """SupporterData for count demo Likers, with the category ids to link."""
     rng = random.Random(seed)
-    category_ids = list(db.session.scalars(select(Category.id).order_by(Category.position)))
-    channel_ids = list(db.session.scalars(select(Channel.id).order_by(Channel.position)))
+    category_ids = list(
+        db.session.scalars(select(Category.id).order_by(Category.position))
+    )
+    channel_ids = list(
+        db.session.scalars(select(Channel.id).order_by(Channel.position))
+    )
     today = today_jst()
     for _ in range(count):
         family, family_kana, family_romaji = rng.choice(FAMILY_NAMES)
         given, given_kana, given_romaji, gender = rng.choice(GIVEN_NAMES)
         roll = rng.random()
         if roll < 0.03:
-            postal, prefecture, municipality, street = None, None, None, "123 Main St, Seattle WA"
+            postal, prefecture, municipality, street = (
+                None,
+                None,
+                None,
+                "123 Main St, Seattle WA",
+            )
             country = "アメリカ合衆国"
         else:
             country = None
@@ -85,24 +111,34 @@ def demo_data(count: int, seed: int = 2018) -> Iterator[tuple[SupporterData, lis
             given_name=given,
             family_name_kana=family_kana,
             given_name_kana=given_kana,
-            name_romaji=f"{given_romaji} {family_romaji}" if rng.random() < 0.3 else None,
+            name_romaji=f"{given_romaji} {family_romaji}"
+            if rng.random() < 0.3
+            else None,
             birth_date=born if know_date else None,
-            birth_year=None if know_date else (born.year if rng.random() < 0.8 else None),
+            birth_year=None
+            if know_date
+            else (born.year if rng.random() < 0.8 else None),
             gender=gender if rng.random() < 0.7 else None,
             email=f"{family_romaji.lower()}.{given_romaji.lower()}{serial}@example.jp"
             if rng.random() < 0.8
             else None,
-            phone=f"090-{rng.randint(1000, 9999)}-{serial}" if rng.random() < 0.7 else None,
+            phone=f"090-{rng.randint(1000, 9999)}-{serial}"
+            if rng.random() < 0.7
+            else None,
             postal_code=postal,
             prefecture=prefecture,
             municipality=municipality,
             address=street,
             country=country,
-            channel_id=rng.choice(channel_ids) if channel_ids and rng.random() < 0.9 else None,
+            channel_id=rng.choice(channel_ids)
+            if channel_ids and rng.random() < 0.9
+            else None,
             registered_on=registered,
             news_opt_in=rng.random() < 0.6,
         )
-        chosen = rng.sample(category_ids, k=min(len(category_ids), rng.choice((1, 1, 2, 3))))
+        chosen = rng.sample(
+            category_ids, k=min(len(category_ids), rng.choice((1, 1, 2, 3)))
+        )
         yield data, chosen
 
 
@@ -122,7 +158,8 @@ def add_demo_supporters(
     def flush():
         rows = [values for values, _ in batch]
         ids = db.session.scalars(
-            insert(Supporter).returning(Supporter.id, sort_by_parameter_order=True), rows
+            insert(Supporter).returning(Supporter.id, sort_by_parameter_order=True),
+            rows,
         ).all()
         links = [
             {"supporter_id": supporter_id, "category_id": category_id}
@@ -132,7 +169,9 @@ def add_demo_supporters(
         if links:
             db.session.execute(insert(supporter_categories), links)
         db.session.execute(
-            update(Counter).where(Counter.name == SUPPORTER_COUNTER).values(value=number)
+            update(Counter)
+            .where(Counter.name == SUPPORTER_COUNTER)
+            .values(value=number)
         )
         db.session.commit()
         if progress:

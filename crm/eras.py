@@ -57,7 +57,9 @@ def parse_date(text: str) -> date:
         if match := _ERA_DATE.match(value):
             name, _abbr, start = _ERA_BY_KEY[match["era"].upper()]
             era_year = 1 if match["year"] == "元" else int(match["year"])
-            day = date(start.year + era_year - 1, int(match["month"]), int(match["day"]))
+            day = date(
+                start.year + era_year - 1, int(match["month"]), int(match["day"])
+            )
             if day < start or era_year < 1:
                 raise DateParseError(f"{name}{era_year}年 does not include this day")
             following = [e for e in ERAS if e[2] > start]

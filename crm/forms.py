@@ -4,10 +4,16 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.eras import DateParseError, parse_date
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -19,7 +25,9 @@ class FlexibleDateField(StringField):
     """A date typed as 1980-04-01, 1980/4/1 or 昭和55年4月1日; kept as typed on error."""
 
     def __init__(self, label=None, validators=None, **kwargs):
-        kwargs.setdefault("render_kw", {}).setdefault("placeholder", "1980-04-01 / 昭和55年4月1日")
+        kwargs.setdefault("render_kw", {}).setdefault(
+            "placeholder", "1980-04-01 / 昭和55年4月1日"
+        )
         super().__init__(label, validators, **kwargs)
         self.date = None
 
@@ -53,5 +61,10 @@ def reject_control_characters(_form, field):
         category = unicodedata.category(char)
         if char in "\r\n\t" and field.type == "TextAreaField":
             continue
-        if category in ("Cc", "Cs") or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
-            raise ValidationError(_l("This field contains characters that cannot be stored."))
+        if (
+            category in ("Cc", "Cs")
+            or char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+        ):
+            raise ValidationError(
+                _l("This field contains characters that cannot be stored.")
+            )

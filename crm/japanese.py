@@ -37,7 +37,9 @@ VARIANT_KANJI = str.maketrans(
 
 _SPACES = re.compile(r"[\s\u3000]+")
 _VARIATION_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
-_KANA_ALLOWED = re.compile(r"^[\u3041-\u3096\u309b-\u309f\u30a0-\u30ff\uff66-\uff9f\s\u3000・]+$")
+_KANA_ALLOWED = re.compile(
+    r"^[\u3041-\u3096\u309b-\u309f\u30a0-\u30ff\uff66-\uff9f\s\u3000・]+$"
+)
 _DIGITS = re.compile(r"\D")
 
 

@@ -20,7 +20,9 @@ def seed_reference_data() -> None:
     ensure_settings()
     for model, names in ((Category, DEFAULT_CATEGORIES), (Channel, DEFAULT_CHANNELS)):
         if db.session.scalar(select(model.id).limit(1)) is None:
-            db.session.add_all(model(name=n, position=i) for i, n in enumerate(names, 1))
+            db.session.add_all(
+                model(name=n, position=i) for i, n in enumerate(names, 1)
+            )
     if db.session.get(Counter, SUPPORTER_COUNTER) is None:
         db.session.add(Counter(name=SUPPORTER_COUNTER, value=0))
     db.session.flush()

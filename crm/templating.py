@@ -17,7 +17,11 @@ _TOWN_SUFFIXES = ("市", "町", "村", "区")
 def residence_label(residence: str) -> str:
     settings = get_settings()
     english = str(get_locale()) == "en"
-    town = settings.municipality_name[-1:] if settings.municipality_name[-1:] in _TOWN_SUFFIXES else "市"
+    town = (
+        settings.municipality_name[-1:]
+        if settings.municipality_name[-1:] in _TOWN_SUFFIXES
+        else "市"
+    )
     pref = settings.prefecture[-1:] if settings.prefecture else "県"
     if english:
         labels = {

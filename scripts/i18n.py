@@ -1,7 +1,7 @@
 """Refresh the translation catalogues: extract messages, merge into each .po, compile .mo.
 
-    python scripts/i18n.py            # extract + update + compile
-    python scripts/i18n.py --check    # fail when a message has no Japanese translation
+python scripts/i18n.py            # extract + update + compile
+python scripts/i18n.py --check    # fail when a message has no Japanese translation
 """
 
 import subprocess
@@ -16,7 +16,9 @@ POT = ROOT / "build" / "messages.pot"
 
 
 def run(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT
+    )
 
 
 def untranslated(locale: str) -> list[str]:

@@ -10,7 +10,9 @@ from crm.extensions import db
 from crm.setup_data import seed_reference_data
 
 PASSWORD = "correct horse battery"
-BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CRM_TEST_DATABASE_URL") else [])
+BACKENDS = ["sqlite"] + (
+    ["postgresql"] if os.environ.get("CRM_TEST_DATABASE_URL") else []
+)
 
 
 def _reset_postgresql(url: str) -> None:
@@ -80,14 +82,18 @@ def ctx(app):
 def users(app):
     with app.app_context():
         made = {
-            role: create_user(f"{role}@example.jp", f"{role.title()} User", role, PASSWORD).id
+            role: create_user(
+                f"{role}@example.jp", f"{role.title()} User", role, PASSWORD
+            ).id
             for role in ("admin", "staff", "viewer")
         }
         db.session.commit()
     return made
 
 
-CSRF_PATTERN = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+CSRF_PATTERN = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"'
+)
 
 
 def csrf_token_from(html: str) -> str:

@@ -7,7 +7,9 @@ from crm.eras import DateParseError, format_era, parse_date
 from crm.japanese import is_kana, kana_key, name_key, phone_key, query_key
 
 
-@pytest.mark.parametrize("typed", ["ﾀｶﾔﾏ", "タカヤマ", "たかやま", "タカ ヤマ", "ﾀｶ　ﾔﾏ"])
+@pytest.mark.parametrize(
+    "typed", ["ﾀｶﾔﾏ", "タカヤマ", "たかやま", "タカ ヤマ", "ﾀｶ　ﾔﾏ"]
+)
 def test_every_way_of_typing_a_reading_gives_one_key(typed):
     assert kana_key(typed) == "たかやま"
 
@@ -27,13 +29,21 @@ def test_compatibility_ideograph_matches_its_unified_form_only_in_keys():
     assert name_key("\ufa46") == name_key("\u6e1a")  # 渚 in both encodings
 
 
-@pytest.mark.parametrize("typed", ["090-1234-5678", "09012345678", "０９０‐１２３４‐５６７８", "090 1234 5678"])
+@pytest.mark.parametrize(
+    "typed",
+    ["090-1234-5678", "09012345678", "０９０‐１２３４‐５６７８", "090 1234 5678"],
+)
 def test_phone_key_is_the_digits(typed):
     assert phone_key(typed) == "09012345678"
 
 
 def test_kana_validation():
-    assert is_kana("やまだ") and is_kana("ヤマダ") and is_kana("ﾔﾏﾀﾞ") and is_kana("ヤマダ タロウ")
+    assert (
+        is_kana("やまだ")
+        and is_kana("ヤマダ")
+        and is_kana("ﾔﾏﾀﾞ")
+        and is_kana("ヤマダ タロウ")
+    )
     assert not is_kana("山田") and not is_kana("yamada")
 
 
@@ -69,7 +79,10 @@ def test_dates_as_staff_type_them(typed, expected):
     assert parse_date(typed) == expected
 
 
-@pytest.mark.parametrize("typed", ["平成31年5月1日", "令和元年4月30日", "2019-02-30", "昭和65年1月1日", "abc", ""])
+@pytest.mark.parametrize(
+    "typed",
+    ["平成31年5月1日", "令和元年4月30日", "2019-02-30", "昭和65年1月1日", "abc", ""],
+)
 def test_impossible_dates_are_refused(typed):
     with pytest.raises(DateParseError):
         parse_date(typed)

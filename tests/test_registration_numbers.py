@@ -16,8 +16,12 @@ def _register_many(app, count, errors, barrier):
         try:
             with app.app_context():
                 register_supporter(
-                    SupporterData(family_name="同時", given_name=str(i), family_name_kana="ドウジ",
-                                  given_name_kana="テスト")
+                    SupporterData(
+                        family_name="同時",
+                        given_name=str(i),
+                        family_name_kana="ドウジ",
+                        given_name_kana="テスト",
+                    )
                 )
                 db.session.commit()
         except Exception as error:  # collected and asserted below
@@ -42,7 +46,9 @@ def test_staff_saving_at_the_same_moment_never_share_a_number(app):
     assert len(numbers) == threads_count * per_thread
     assert len(set(numbers)) == len(numbers)
     # Gapless: the numbers are exactly YL-00001 … YL-00080.
-    assert sorted(numbers) == [f"YL-{n:05d}" for n in range(1, threads_count * per_thread + 1)]
+    assert sorted(numbers) == [
+        f"YL-{n:05d}" for n in range(1, threads_count * per_thread + 1)
+    ]
 
 
 def test_a_rolled_back_registration_leaves_no_gap(app):
@@ -59,11 +65,16 @@ def test_numbers_taken_by_imported_rows_are_skipped(app):
         first = register_supporter(SupporterData("一", "郎", "イチ", "ロウ"))
         db.session.commit()
         imported = register_supporter(SupporterData("二", "郎", "ニ", "ロウ"))
-        imported.registration_number = "YL-00003"  # as an import with its own number would
+        imported.registration_number = (
+            "YL-00003"  # as an import with its own number would
+        )
         db.session.commit()
         third = register_supporter(SupporterData("三", "郎", "サン", "ロウ"))
         fourth = register_supporter(SupporterData("四", "郎", "ヨン", "ロウ"))
         db.session.commit()
         # The counter stood at 2; 00003 is taken by the imported row, so it is skipped.
-        assert (first.registration_number, third.registration_number, fourth.registration_number) == (
-            "YL-00001", "YL-00004", "YL-00005")
+        assert (
+            first.registration_number,
+            third.registration_number,
+            fourth.registration_number,
+        ) == ("YL-00001", "YL-00004", "YL-00005")

@@ -10,7 +10,6 @@ from crm.supporters.services import (
     SupporterData,
     derive_residence,
     update_supporter,
-    withdraw_supporter,
 )
 from tests.factories import make_supporter
 
@@ -51,14 +50,31 @@ def test_staff_registers_a_liker_with_rare_kanji_and_finds_them_again(app, signe
         assert supporter.postal_code == "068-0403"
         assert supporter.privacy_policy_version == "1.0"
         assert sorted(t.name for t in supporter.tags) == ["2025夏", "東京夕張会"]
-    for query in ("よしだ", "ヨシダ", "ﾖｼﾀﾞ", "𠮷田", "吉田", "09012345678", "090-1234-5678", "YL-00001", "yoshida@"):
-        listing = staff.get("/likers/", query_string={"q": query}).get_data(as_text=True)
+    for query in (
+        "よしだ",
+        "ヨシダ",
+        "ﾖｼﾀﾞ",
+        "𠮷田",
+        "吉田",
+        "09012345678",
+        "090-1234-5678",
+        "YL-00001",
+        "yoshida@",
+    ):
+        listing = staff.get("/likers/", query_string={"q": query}).get_data(
+            as_text=True
+        )
         assert "𠮷田 髙子" in listing, query
 
 
 def test_a_failed_save_keeps_what_was_typed_and_explains_in_japanese(app, signed_in):
     staff = signed_in("staff")
-    data = dict(FORM, family_name_kana="Yoshida", email="not-an-email", birth_date="平成31年5月1日")
+    data = dict(
+        FORM,
+        family_name_kana="Yoshida",
+        email="not-an-email",
+        birth_date="平成31年5月1日",
+    )
     data.pop("privacy_consent")
     response = staff.post_form("/likers/new", data)
     page = response.get_data(as_text=True)
@@ -66,7 +82,11 @@ def test_a_failed_save_keeps_what_was_typed_and_explains_in_japanese(app, signed
     assert "ひらがなかカタカナで入力してください" in page
     assert "本人の同意" in page
     assert "昭和55年4月1日" in page or "平成31年5月1日" in page
-    assert 'value="𠮷田"' in page and 'value="髙子"' in page and 'value="not-an-email"' in page
+    assert (
+        'value="𠮷田"' in page
+        and 'value="髙子"' in page
+        and 'value="not-an-email"' in page
+    )
     assert 'value="平成31年5月1日"' in page
     with app.app_context():
         assert db.session.scalar(select(func.count(Supporter.id))) == 0
@@ -79,7 +99,9 @@ def test_viewing_a_liker_is_written_to_the_audit_log(app, signed_in, ctx):
     assert viewer.get(f"/likers/{supporter.id}").status_code == 200
     db.session.expire_all()
     actions = db.session.scalars(
-        select(AuditEntry.action).where(AuditEntry.object_id == supporter.id, AuditEntry.object_type == "supporter")
+        select(AuditEntry.action).where(
+            AuditEntry.object_id == supporter.id, AuditEntry.object_type == "supporter"
+        )
     ).all()
     assert "view" in actions and "create" in actions
 
@@ -87,14 +109,24 @@ def test_viewing_a_liker_is_written_to_the_audit_log(app, signed_in, ctx):
 def test_edit_records_which_fields_changed_but_not_their_values(ctx):
     supporter = make_supporter(email="old@example.jp")
     data = SupporterData(
-        family_name="夕張", given_name="花子", family_name_kana="ユウバリ", given_name_kana="ハナコ",
-        prefecture="東京都", municipality="新宿区", email="new@example.jp",
+        family_name="夕張",
+        given_name="花子",
+        family_name_kana="ユウバリ",
+        given_name_kana="ハナコ",
+        prefecture="東京都",
+        municipality="新宿区",
+        email="new@example.jp",
     )
     changed = update_supporter(supporter, data)
     assert set(changed) >= {"prefecture", "municipality", "email"}
     assert supporter.residence == "outside_prefecture"
-    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "update")).one()
-    assert "new@example.jp" not in str(entry.details) and "email" in entry.details["fields"]
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "update")
+    ).one()
+    assert (
+        "new@example.jp" not in str(entry.details)
+        and "email" in entry.details["fields"]
+    )
 
 
 def listed_names(browser, **query) -> set[str]:
@@ -109,14 +141,17 @@ def test_withdrawn_likers_leave_the_active_list_but_stay_on_record(app, signed_i
         supporter_id = supporter.id
     staff = signed_in("staff")
     response = staff.post_form(
-        f"/likers/{supporter_id}/withdraw", {"withdrawn_on": "2025-10-01", "reason": "本人の申し出"}
+        f"/likers/{supporter_id}/withdraw",
+        {"withdrawn_on": "2025-10-01", "reason": "本人の申し出"},
     )
     assert response.status_code == 302
     assert listed_names(staff) == set()
     assert listed_names(staff, status="withdrawn") == {"別府 花子"}
     page = staff.get(f"/likers/{supporter_id}").get_data(as_text=True)
     assert "2025年10月1日" in page and "本人の申し出" in page
-    staff.post_form(f"/likers/{supporter_id}/reinstate", {}, token_from=f"/likers/{supporter_id}")
+    staff.post_form(
+        f"/likers/{supporter_id}/reinstate", {}, token_from=f"/likers/{supporter_id}"
+    )
     assert listed_names(staff) == {"別府 花子"}
 
 
@@ -134,10 +169,22 @@ def test_residence_is_derived_from_the_address_and_the_town(ctx):
 
 def test_list_filters_by_category_residence_and_registration_date(app, signed_in):
     with app.test_request_context():
-        furusato = db.session.scalar(select(Category).where(Category.name == "ふるさと納税者"))
-        make_supporter(family_name="納税", family_name_kana="ノウゼイ", prefecture="東京都",
-                       municipality="新宿区", category_ids=[furusato.id], registered_on=date(2025, 5, 1))
-        make_supporter(family_name="市内", family_name_kana="シナイ", registered_on=date(2024, 5, 1))
+        furusato = db.session.scalar(
+            select(Category).where(Category.name == "ふるさと納税者")
+        )
+        make_supporter(
+            family_name="納税",
+            family_name_kana="ノウゼイ",
+            prefecture="東京都",
+            municipality="新宿区",
+            category_ids=[furusato.id],
+            registered_on=date(2025, 5, 1),
+        )
+        make_supporter(
+            family_name="市内",
+            family_name_kana="シナイ",
+            registered_on=date(2024, 5, 1),
+        )
         db.session.commit()
         category_id = furusato.id
     viewer = signed_in("viewer")

@@ -23,7 +23,9 @@ def get_settings() -> TownSettings:
     """The town's settings row, or unsaved defaults before set-up has run."""
     if has_app_context() and "town_settings" in g:
         return g.town_settings
-    settings = db.session.scalar(select(TownSettings).order_by(TownSettings.id).limit(1))
+    settings = db.session.scalar(
+        select(TownSettings).order_by(TownSettings.id).limit(1)
+    )
     if settings is None:
         settings = TownSettings(
             municipality_name="夕張市",

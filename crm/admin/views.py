@@ -43,9 +43,13 @@ def new_user():
             form.password.errors.append(_("Set a password for the new account."))
         else:
             try:
-                user = create_user(form.email.data, form.name.data, form.role.data, form.password.data)
+                user = create_user(
+                    form.email.data, form.name.data, form.role.data, form.password.data
+                )
             except UserError:
-                form.email.errors.append(_("An account with this email already exists."))
+                form.email.errors.append(
+                    _("An account with this email already exists.")
+                )
             else:
                 user.active = form.active.data
                 db.session.commit()
@@ -70,7 +74,9 @@ def edit_user(user_id: int):
             user.active = form.active.data
             if form.password.data:
                 user.set_password(form.password.data)
-            record_event("update", "user", user.id, {"role": user.role, "active": user.active})
+            record_event(
+                "update", "user", user.id, {"role": user.role, "active": user.active}
+            )
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.users"))
@@ -101,7 +107,9 @@ def reference_list(kind: str):
             flash(_("Added."), "success")
             return redirect(url_for("admin.reference_list", kind=kind))
     items = db.session.scalars(select(model).order_by(model.position, model.id))
-    return render_template("admin/reference_list.html", kind=kind, title=title, items=items, form=form)
+    return render_template(
+        "admin/reference_list.html", kind=kind, title=title, items=items, form=form
+    )
 
 
 @bp.route("/lists/<kind>/<int:item_id>/edit", methods=["GET", "POST"])
@@ -111,7 +119,9 @@ def edit_reference_item(kind: str, item_id: int):
     item = db.session.get(model, item_id) or abort(404)
     form = ReferenceItemForm(obj=item)
     if form.validate_on_submit():
-        clash = db.session.scalar(select(model).where(model.name == form.name.data, model.id != item.id))
+        clash = db.session.scalar(
+            select(model).where(model.name == form.name.data, model.id != item.id)
+        )
         if clash:
             form.name.errors.append(_("This name is already in the list."))
         else:
@@ -121,7 +131,9 @@ def edit_reference_item(kind: str, item_id: int):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("admin.reference_list", kind=kind))
-    return render_template("admin/reference_item.html", kind=kind, title=title, item=item, form=form)
+    return render_template(
+        "admin/reference_item.html", kind=kind, title=title, item=item, form=form
+    )
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -139,4 +151,6 @@ def settings():
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form, example=town.format_number(1))
+    return render_template(
+        "admin/settings.html", form=form, example=town.format_number(1)
+    )

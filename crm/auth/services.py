@@ -13,7 +13,9 @@ class UserError(ValueError):
 
 
 def find_user_by_email(email: str) -> User | None:
-    return db.session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    return db.session.scalar(
+        select(User).where(func.lower(User.email) == email.lower())
+    )
 
 
 def authenticate(email: str, password: str) -> User | None:

@@ -21,7 +21,13 @@ from wtforms.validators import (
 )
 
 from crm.admin.services import PREFECTURES
-from crm.forms import FlexibleDateField, MultiCheckboxField, reject_control_characters, strip_text
+from crm.forms import (
+    FlexibleDateField,
+    MultiCheckboxField,
+    choices,
+    reject_control_characters,
+    strip_text,
+)
 from crm.japanese import is_kana, phone_key
 from crm.supporters.services import SupporterData
 from crm.timeutil import today_jst
@@ -43,28 +49,44 @@ def phone_number(_form, field):
 
 class SupporterForm(FlaskForm):
     family_name = StringField(
-        _l("Family name"), validators=[DataRequired(), Length(max=100), reject_control_characters], **TEXT
+        _l("Family name"),
+        validators=[DataRequired(), Length(max=100), reject_control_characters],
+        **TEXT,
     )
     given_name = StringField(
-        _l("Given name"), validators=[DataRequired(), Length(max=100), reject_control_characters], **TEXT
+        _l("Given name"),
+        validators=[DataRequired(), Length(max=100), reject_control_characters],
+        **TEXT,
     )
     family_name_kana = StringField(
-        _l("Family name (kana)"), validators=[DataRequired(), Length(max=100), kana_only], **TEXT
+        _l("Family name (kana)"),
+        validators=[DataRequired(), Length(max=100), kana_only],
+        **TEXT,
     )
     given_name_kana = StringField(
-        _l("Given name (kana)"), validators=[DataRequired(), Length(max=100), kana_only], **TEXT
+        _l("Given name (kana)"),
+        validators=[DataRequired(), Length(max=100), kana_only],
+        **TEXT,
     )
     name_romaji = StringField(
-        _l("Name in Latin letters"), validators=[Optional(), Length(max=200), reject_control_characters], **TEXT
+        _l("Name in Latin letters"),
+        validators=[Optional(), Length(max=200), reject_control_characters],
+        **TEXT,
     )
     birth_date = FlexibleDateField(_l("Date of birth"), validators=[Optional()])
     birth_year = IntegerField(
         _l("Year of birth (when the date is not known)"),
         validators=[Optional(), NumberRange(min=1900, max=today_jst().year)],
     )
-    gender = StringField(_l("Gender (optional)"), validators=[Optional(), Length(max=50)], **TEXT)
-    email = EmailField(_l("Email"), validators=[Optional(), Email(), Length(max=254)], **TEXT)
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30), phone_number], **TEXT)
+    gender = StringField(
+        _l("Gender (optional)"), validators=[Optional(), Length(max=50)], **TEXT
+    )
+    email = EmailField(
+        _l("Email"), validators=[Optional(), Email(), Length(max=254)], **TEXT
+    )
+    phone = StringField(
+        _l("Phone"), validators=[Optional(), Length(max=30), phone_number], **TEXT
+    )
     postal_code = StringField(
         _l("Postal code"),
         validators=[Optional(), Regexp(r"^\s*[0-9０-９]{3}[-－ー]?[0-9０-９]{4}\s*$",
@@ -72,33 +94,61 @@ class SupporterForm(FlaskForm):
         **TEXT,
     )  # fmt: skip
     prefecture = SelectField(
-        _l("Prefecture"), choices=[("", "—")] + [(p, p) for p in PREFECTURES], validators=[Optional()]
+        _l("Prefecture"),
+        choices=choices([("", "—")] + [(p, p) for p in PREFECTURES]),
+        validators=[Optional()],
     )
-    municipality = StringField(_l("City, town or village"), validators=[Optional(), Length(max=100)], **TEXT)
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=255), reject_control_characters], **TEXT)
-    country = StringField(_l("Country (if abroad)"), validators=[Optional(), Length(max=60)], **TEXT)
+    municipality = StringField(
+        _l("City, town or village"), validators=[Optional(), Length(max=100)], **TEXT
+    )
+    address = StringField(
+        _l("Address"),
+        validators=[Optional(), Length(max=255), reject_control_characters],
+        **TEXT,
+    )
+    country = StringField(
+        _l("Country (if abroad)"), validators=[Optional(), Length(max=60)], **TEXT
+    )
     category_ids = MultiCheckboxField(_l("Relationship to the town"), coerce=int)
-    channel_id = SelectField(_l("How they found the programme"), coerce=int, validators=[Optional()])
-    registered_on = DateField(_l("Registered on"), validators=[InputRequired()], default=today_jst)
+    channel_id = SelectField(
+        _l("How they found the programme"), coerce=int, validators=[Optional()]
+    )
+    registered_on = DateField(
+        _l("Registered on"), validators=[InputRequired()], default=today_jst
+    )
     news_opt_in = BooleanField(_l("Wants to receive news"))
-    tags = StringField(_l("Tags (separate with commas)"), validators=[Optional(), Length(max=500)], **TEXT)
+    tags = StringField(
+        _l("Tags (separate with commas)"),
+        validators=[Optional(), Length(max=500)],
+        **TEXT,
+    )
     notes = TextAreaField(
-        _l("Notes"), validators=[Optional(), Length(max=5000), reject_control_characters], **TEXT
+        _l("Notes"),
+        validators=[Optional(), Length(max=5000), reject_control_characters],
+        **TEXT,
     )
     privacy_consent = BooleanField(_l("The person has agreed to the privacy notice"))
 
     def __init__(self, *args, categories=(), channels=(), creating=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.creating = creating
-        self.category_ids.choices = [(c.id, c.name) for c in categories]
-        self.channel_id.choices = [(0, "—")] + [(c.id, c.name) for c in channels]
+        self.category_ids.choices = choices((c.id, c.name) for c in categories)
+        self.channel_id.choices = choices(
+            [(0, "—")] + [(c.id, c.name) for c in channels]
+        )
 
     def validate_privacy_consent(self, field):
         if self.creating and not field.data:
-            raise ValidationError(_l("A Liker can only be registered with their consent."))
+            raise ValidationError(
+                _l("A Liker can only be registered with their consent.")
+            )
 
     def validate_birth_year(self, field):
-        if field.data and self.birth_date.date and self.birth_date.date.year != field.data:
+        if (
+            field.data
+            and self.birth_date.date
+            and self.birth_date.date.year != field.data
+        ):
             raise ValidationError(_l("The year does not match the date of birth."))
 
     def validate_birth_date(self, field):
@@ -137,8 +187,12 @@ def _postal(text: str | None) -> str | None:
 
 
 class WithdrawForm(FlaskForm):
-    withdrawn_on = DateField(_l("Withdrawn on"), validators=[InputRequired()], default=today_jst)
-    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=1000)], **TEXT)
+    withdrawn_on = DateField(
+        _l("Withdrawn on"), validators=[InputRequired()], default=today_jst
+    )
+    reason = TextAreaField(
+        _l("Reason"), validators=[Optional(), Length(max=1000)], **TEXT
+    )
 
 
 class ConfirmForm(FlaskForm):

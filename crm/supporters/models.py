@@ -15,14 +15,22 @@ STATUSES = ("active", "withdrawn")
 supporter_categories = Table(
     "supporter_categories",
     db.metadata,
-    Column("supporter_id", ForeignKey("supporters.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "supporter_id",
+        ForeignKey("supporters.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("category_id", ForeignKey("categories.id"), primary_key=True, index=True),
 )
 
 supporter_tags = Table(
     "supporter_tags",
     db.metadata,
-    Column("supporter_id", ForeignKey("supporters.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "supporter_id",
+        ForeignKey("supporters.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("tag_id", ForeignKey("tags.id"), primary_key=True, index=True),
 )
 
@@ -97,7 +105,9 @@ class Supporter(db.Model):
     # Derived from the address and the town settings, never typed.
     residence: Mapped[str] = mapped_column(String(20), default="unknown", index=True)
 
-    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"), index=True)
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channels.id"), index=True
+    )
     registered_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(10), default="active")
     withdrawn_on: Mapped[date | None]

@@ -65,7 +65,9 @@ def search_condition(text: str) -> ColumnElement[bool] | None:
     conditions.append(_starts_with(Supporter.registration_number, number))
     if digits and digits == number:  # "12" finds YL-00012
         settings = get_settings()
-        conditions.append(Supporter.registration_number == settings.format_number(int(digits)))
+        conditions.append(
+            Supporter.registration_number == settings.format_number(int(digits))
+        )
     return or_(*conditions)
 
 

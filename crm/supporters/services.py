@@ -73,7 +73,7 @@ def derive_residence(
     # A ward (札幌市中央区) or a district prefix (夕張郡栗山町) must not confuse the match.
     town = _compact(settings.municipality_name)
     place = _compact(municipality)
-    if place and (place == town or place.startswith(town)):
+    if place and (place.startswith(town) or place.endswith(town)):
         return "in_town"
     return "in_prefecture"
 
@@ -108,7 +108,9 @@ def take_next_number(settings: TownSettings) -> str:
 def derived_values(data: SupporterData, settings: TownSettings) -> dict:
     """Columns computed from what was typed: residence and the search keys."""
     return {
-        "residence": derive_residence(data.prefecture, data.municipality, data.country, settings),
+        "residence": derive_residence(
+            data.prefecture, data.municipality, data.country, settings
+        ),
         "name_key": name_key(data.family_name, data.given_name),
         "given_name_key": name_key(data.given_name),
         "kana_key": kana_key(data.family_name_kana, data.given_name_kana),
@@ -133,11 +135,17 @@ def _apply(supporter: Supporter, data: SupporterData, settings: TownSettings) ->
         setattr(supporter, name, value)
     supporter.registered_on = data.registered_on or registered_on or today_jst()
     supporter.categories = (
-        list(db.session.scalars(select(Category).where(Category.id.in_(data.category_ids))))
+        list(
+            db.session.scalars(
+                select(Category).where(Category.id.in_(data.category_ids))
+            )
+        )
         if data.category_ids
         else []
     )
-    supporter.tags = [_get_or_create_tag(name) for name in dict.fromkeys(data.tag_names)]
+    supporter.tags = [
+        _get_or_create_tag(name) for name in dict.fromkeys(data.tag_names)
+    ]
 
 
 def _get_or_create_tag(name: str) -> Tag:
@@ -148,7 +156,9 @@ def _get_or_create_tag(name: str) -> Tag:
     return tag
 
 
-def register_supporter(data: SupporterData, user=None, channel: str = "desk") -> Supporter:
+def register_supporter(
+    data: SupporterData, user=None, channel: str = "desk"
+) -> Supporter:
     """Create a Liker with the next registration number and record the consent."""
     settings = get_settings()
     supporter = Supporter(status="active")
@@ -169,14 +179,18 @@ def update_supporter(supporter: Supporter, data: SupporterData, user=None) -> li
     before_categories = {c.id for c in supporter.categories}
     before_tags = {t.name for t in supporter.tags}
     _apply(supporter, data, get_settings())
-    changed = [name for name in PLAIN_FIELDS if getattr(supporter, name) != before[name]]
+    changed = [
+        name for name in PLAIN_FIELDS if getattr(supporter, name) != before[name]
+    ]
     if {c.id for c in supporter.categories} != before_categories:
         changed.append("categories")
     if {t.name for t in supporter.tags} != before_tags:
         changed.append("tags")
     if changed:
         supporter.updated_by_id = user.id if user else None
-        record_event("update", "supporter", supporter.id, {"fields": changed}, user=user)
+        record_event(
+            "update", "supporter", supporter.id, {"fields": changed}, user=user
+        )
     return changed
 
 
@@ -205,7 +219,9 @@ def recompute_residences() -> int:
     settings = get_settings()
     changed = 0
     places = db.session.execute(
-        select(Supporter.prefecture, Supporter.municipality, Supporter.country).distinct()
+        select(
+            Supporter.prefecture, Supporter.municipality, Supporter.country
+        ).distinct()
     ).all()
     for prefecture, municipality, country in places:
         result = db.session.execute(
@@ -215,7 +231,9 @@ def recompute_residences() -> int:
                 Supporter.municipality.is_not_distinct_from(municipality),
                 Supporter.country.is_not_distinct_from(country),
             )
-            .values(residence=derive_residence(prefecture, municipality, country, settings)),
+            .values(
+                residence=derive_residence(prefecture, municipality, country, settings)
+            ),
             execution_options={"synchronize_session": False},
         )
         changed += result.rowcount

@@ -20,8 +20,8 @@ from crm.supporters.queries import (
     list_supporters,
 )
 from crm.supporters.services import (
-    reinstate_supporter,
     register_supporter,
+    reinstate_supporter,
     update_supporter,
     withdraw_supporter,
 )
@@ -67,12 +67,16 @@ def show(supporter_id: int):
     supporter = get_supporter_or_404(supporter_id)
     record_event("view", "supporter", supporter.id)
     db.session.commit()
-    return render_template("supporters/show.html", supporter=supporter, confirm_form=ConfirmForm())
+    return render_template(
+        "supporters/show.html", supporter=supporter, confirm_form=ConfirmForm()
+    )
 
 
 def _supporter_form(**kwargs) -> SupporterForm:
     return SupporterForm(
-        categories=list_categories(active_only=True), channels=list_channels(active_only=True), **kwargs
+        categories=list_categories(active_only=True),
+        channels=list_channels(active_only=True),
+        **kwargs,
     )
 
 
@@ -90,7 +94,10 @@ def new():
         )  # fmt: skip
         return redirect(url_for("supporters.show", supporter_id=supporter.id))
     if form.is_submitted():
-        flash(_("Please correct the fields marked in red. Nothing was saved yet."), "danger")
+        flash(
+            _("Please correct the fields marked in red. Nothing was saved yet."),
+            "danger",
+        )
     return render_template("supporters/form.html", form=form, supporter=None)
 
 
@@ -109,7 +116,10 @@ def edit(supporter_id: int):
         flash(_("Saved.") if changed else _("Nothing was changed."), "success")
         return redirect(url_for("supporters.show", supporter_id=supporter.id))
     if form.is_submitted():
-        flash(_("Please correct the fields marked in red. Nothing was saved yet."), "danger")
+        flash(
+            _("Please correct the fields marked in red. Nothing was saved yet."),
+            "danger",
+        )
     return render_template("supporters/form.html", form=form, supporter=supporter)
 
 
@@ -119,7 +129,9 @@ def withdraw(supporter_id: int):
     supporter = get_supporter_or_404(supporter_id)
     form = WithdrawForm()
     if form.validate_on_submit():
-        withdraw_supporter(supporter, form.withdrawn_on.data, form.reason.data or None, current_user)
+        withdraw_supporter(
+            supporter, form.withdrawn_on.data, form.reason.data or None, current_user
+        )
         db.session.commit()
         flash(_("%(name)s has been withdrawn.", name=supporter.full_name), "success")
         return redirect(url_for("supporters.show", supporter_id=supporter.id))

@@ -1,0 +1,201 @@
+"""Every route, every role: signed-out users go to sign-in, too-low roles get 403."""
+
+import pytest
+
+from crm.auth.permissions import required_role_for
+from tests.conftest import csrf_token_from
+from tests.factories import make_supporter
+
+# The one place that says who may use what. A new route missing here fails the test.
+EXPECTED_ROLES = {
+    "static": None,
+    "bootstrap.static": None,
+    "auth.login": None,
+    "auth.logout": None,
+    "main.set_language": None,
+    "main.home": "viewer",
+    "supporters.index": "viewer",
+    "supporters.show": "viewer",
+    "supporters.new": "staff",
+    "supporters.edit": "staff",
+    "supporters.withdraw": "staff",
+    "supporters.reinstate": "staff",
+    "postal.lookup": "viewer",
+    "admin.index": "admin",
+    "admin.users": "admin",
+    "admin.new_user": "admin",
+    "admin.edit_user": "admin",
+    "admin.reference_list": "admin",
+    "admin.edit_reference_item": "admin",
+    "admin.settings": "admin",
+}
+RANK = {"viewer": 0, "staff": 1, "admin": 2}
+
+
+def test_every_route_is_in_the_access_matrix(app):
+    with app.test_request_context():
+        actual = {
+            rule.endpoint: required_role_for(rule.endpoint)
+            for rule in app.url_map.iter_rules()
+        }
+    assert actual == EXPECTED_ROLES
+
+
+def _urls(app, supporter_id, user_id):
+    """A concrete URL and its methods for every rule."""
+    values = {
+        "supporter_id": supporter_id,
+        "user_id": user_id,
+        "item_id": 1,
+        "kind": "categories",
+        "code": "0680403",
+        "filename": "app.css",
+    }
+    urls = []
+    for rule in app.url_map.iter_rules():
+        args = {name: values[name] for name in rule.arguments}
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(rule.endpoint, **args)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            urls.append((rule.endpoint, method, url))
+    return urls
+
+
+@pytest.fixture
+def supporter_id(app):
+    with app.test_request_context():
+        from crm.extensions import db
+
+        supporter = make_supporter()
+        db.session.commit()
+        return supporter.id
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(app, users, supporter_id):
+    client = app.test_client()
+    for endpoint, method, url in _urls(app, supporter_id, users["staff"]):
+        if EXPECTED_ROLES[endpoint] is None:
+            continue
+        response = client.open(url, method=method)
+        if method == "POST":  # CSRF is checked before anything else
+            assert response.status_code in (302, 400), (endpoint, method)
+        else:
+            assert response.status_code == 302, (endpoint, method)
+            assert response.headers["Location"].startswith("/login"), endpoint
+
+
+@pytest.mark.parametrize("role", ["viewer", "staff", "admin"])
+def test_each_role_reaches_exactly_its_routes(
+    app, signed_in, users, supporter_id, role
+):
+    browser = signed_in(role)
+    token = csrf_token_from(browser.get("/likers/").get_data(as_text=True))
+    for endpoint, method, url in _urls(app, supporter_id, users["staff"]):
+        needed = EXPECTED_ROLES[endpoint]
+        if needed is None or endpoint == "main.home":
+            continue
+        if method == "POST":
+            response = browser.client.post(url, data={"csrf_token": token})
+        else:
+            response = browser.get(url)
+        allowed = RANK[role] >= RANK[needed]
+        if allowed:
+            assert response.status_code != 403, (role, endpoint, method)
+            assert response.status_code < 500, (role, endpoint, method)
+        else:
+            assert response.status_code == 403, (role, endpoint, method)
+
+
+def test_viewer_sees_no_edit_buttons(signed_in, supporter_id):
+    page = signed_in("viewer").get(f"/likers/{supporter_id}").get_data(as_text=True)
+    assert "/edit" not in page and "新規登録" not in page
+
+
+def test_post_without_csrf_token_is_rejected(app, signed_in, supporter_id):
+    staff = signed_in("staff")
+    response = staff.client.post(
+        "/likers/new",
+        data={
+            "family_name": "山田",
+            "given_name": "太郎",
+            "family_name_kana": "ヤマダ",
+            "given_name_kana": "タロウ",
+            "registered_on": "2025-01-01",
+            "privacy_consent": "y",
+        },
+    )
+    assert response.status_code == 400
+    assert "もう一度" in response.get_data(as_text=True)
+
+
+def test_sign_in_itself_needs_a_csrf_token(app, users):
+    client = app.test_client()
+    response = client.post(
+        "/login",
+        data={"email": "staff@example.jp", "password": "correct horse battery"},
+    )
+    assert response.status_code == 400
+    assert client.get("/likers/").status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_japanese_message(browser, users):
+    response = browser.post_form(
+        "/login", {"email": "staff@example.jp", "password": "wrong password!"}
+    )
+    assert response.status_code == 200
+    assert "メールアドレスまたはパスワードが正しくありません" in response.get_data(
+        as_text=True
+    )
+    assert browser.get("/likers/").status_code == 302
+
+
+def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(
+    browser, users
+):
+    response = browser.post_form(
+        "/login?next=/likers/?q=abc",
+        {
+            "email": "staff@example.jp",
+            "password": "correct horse battery",
+            "next": "/likers/?q=abc",
+        },
+    )
+    assert response.headers["Location"] == "/likers/?q=abc"
+    browser.post_form("/logout", {}, token_from="/likers/")
+    response = browser.post_form(
+        "/login",
+        {
+            "email": "staff@example.jp",
+            "password": "correct horse battery",
+            "next": "https://evil.example.com/",
+        },
+    )
+    assert response.headers["Location"] == "/likers/"
+
+
+def test_sign_out_ends_the_session(signed_in):
+    staff = signed_in("staff")
+    assert staff.get("/likers/").status_code == 200
+    staff.post_form("/logout", {}, token_from="/likers/")
+    assert staff.get("/likers/").status_code == 302
+
+
+def test_disabled_accounts_cannot_sign_in(app, browser, users):
+    from crm.auth.models import User
+    from crm.extensions import db
+
+    with app.app_context():
+        db.session.get(User, users["staff"]).active = False
+        db.session.commit()
+    response = browser.post_form(
+        "/login", {"email": "staff@example.jp", "password": "correct horse battery"}
+    )
+    assert response.status_code == 200 and browser.get("/likers/").status_code == 302
+
+
+def test_personal_pages_are_not_cached(signed_in, supporter_id):
+    response = signed_in("viewer").get(f"/likers/{supporter_id}")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
