@@ -213,13 +213,21 @@ def test_unknown_liker_is_404(signed_in):
     assert signed_in("viewer").get("/likers/999999").status_code == 404
 
 
-def test_compatibility_ideographs_and_variation_selectors_survive_unchanged(app, signed_in):
+def test_compatibility_ideographs_and_variation_selectors_survive_unchanged(
+    app, signed_in
+):
     nagisa = "\ufa46"  # 渚 as a CJK compatibility ideograph: NFC would rewrite it
     kuzu = "葛\U000e0100"  # 葛 with an ideographic variation selector
     staff = signed_in("staff")
     response = staff.post_form(
         "/likers/new",
-        dict(FORM, family_name=kuzu + "西", given_name=nagisa, family_name_kana="ｸｽﾞﾆｼ", given_name_kana="なぎさ"),
+        dict(
+            FORM,
+            family_name=kuzu + "西",
+            given_name=nagisa,
+            family_name_kana="ｸｽﾞﾆｼ",
+            given_name_kana="なぎさ",
+        ),
     )
     assert response.status_code == 302
     with app.app_context():
@@ -227,13 +235,19 @@ def test_compatibility_ideographs_and_variation_selectors_survive_unchanged(app,
         assert supporter.family_name == kuzu + "西" and supporter.given_name == nagisa
     page = staff.get(response.headers["Location"]).get_data(as_text=True)
     assert kuzu + "西 " + nagisa in page
-    assert listed_names(staff, q="葛西") == {kuzu + "西 " + nagisa}  # found without the selector
+    assert listed_names(staff, q="葛西") == {
+        kuzu + "西 " + nagisa
+    }  # found without the selector
 
 
 def test_staff_edit_keeps_categories_channel_and_tags(app, signed_in):
     with app.test_request_context():
-        categories = db.session.scalars(select(Category).order_by(Category.position)).all()
-        supporter = make_supporter(category_ids=[categories[0].id], tag_names=["東京夕張会"])
+        categories = db.session.scalars(
+            select(Category).order_by(Category.position)
+        ).all()
+        supporter = make_supporter(
+            category_ids=[categories[0].id], tag_names=["東京夕張会"]
+        )
         db.session.commit()
         supporter_id = supporter.id
         second_category = categories[1].id
@@ -242,10 +256,18 @@ def test_staff_edit_keeps_categories_channel_and_tags(app, signed_in):
     assert 'value="ユウバリ"' in form and 'value="東京夕張会"' in form
     response = staff.post_form(
         f"/likers/{supporter_id}/edit",
-        {"family_name": "夕張", "given_name": "花子", "family_name_kana": "ユウバリ",
-         "given_name_kana": "ハナコ", "prefecture": "東京都", "municipality": "新宿区",
-         "registered_on": "2024-04-01", "channel_id": "2", "category_ids": [str(second_category)],
-         "tags": "東京夕張会, 2025夏"},
+        {
+            "family_name": "夕張",
+            "given_name": "花子",
+            "family_name_kana": "ユウバリ",
+            "given_name_kana": "ハナコ",
+            "prefecture": "東京都",
+            "municipality": "新宿区",
+            "registered_on": "2024-04-01",
+            "channel_id": "2",
+            "category_ids": [str(second_category)],
+            "tags": "東京夕張会, 2025夏",
+        },
     )
     assert response.status_code == 302
     with app.app_context():
