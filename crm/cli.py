@@ -58,7 +58,7 @@ def setup_command(demo_likers: int):
         generated = password is None
         if generated:
             password = secrets.token_urlsafe(12)
-        create_user(email, "管理者", "admin", password)
+        create_user(email, "システム管理者", "admin", password)
         click.echo(f"Created the administrator account {email}.")
         if generated:
             click.echo(f"Its password, shown only this once: {password}")

@@ -5,7 +5,12 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from crm.eras import DateParseError, parse_date
@@ -26,7 +31,7 @@ class FlexibleDateField(StringField):
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("render_kw", {}).setdefault(
-            "placeholder", "1980-04-01 / 昭和55年4月1日"
+            "placeholder", _l("e.g. %(example)s", example="1980-04-01 / 昭和55年4月1日")
         )
         super().__init__(label, validators, **kwargs)
         self.date = None
@@ -46,6 +51,32 @@ class FlexibleDateField(StringField):
                 raise ValueError(
                     _l("Enter a date such as 1980-04-01 or 昭和55年4月1日.")
                 ) from error
+
+
+class Required(DataRequired):
+    """DataRequired whose message names the field: 「姓」を入力してください。"""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except StopValidation as error:
+            raise StopValidation(
+                _l("Enter %(field)s.", field=field.label.text)
+                if field.type not in ("SelectField", "DateField")
+                else _l("Choose %(field)s.", field=field.label.text)
+            ) from error
+
+
+class RequiredInput(InputRequired):
+    """InputRequired with the same kind of message as Required."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except StopValidation as error:
+            raise StopValidation(
+                _l("Enter %(field)s.", field=field.label.text)
+            ) from error
 
 
 def strip_text(value):

@@ -51,8 +51,13 @@ def format_date(value: date | None, era: bool = False) -> str:
 
 
 def format_datetime(value: datetime | None) -> str:
+    """Japan time: 2026年11月23日 5:02 (ISO style in English)."""
     local = to_jst(value)
-    return local.strftime("%Y-%m-%d %H:%M") if local else ""
+    if local is None:
+        return ""
+    if str(get_locale()) == "en":
+        return local.strftime("%Y-%m-%d %H:%M")
+    return f"{format_japanese(local.date())} {local.hour}:{local.minute:02d}"
 
 
 def url_with(**changes) -> str:

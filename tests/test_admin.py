@@ -101,3 +101,8 @@ def test_short_passwords_are_refused(signed_in):
     )
     assert response.status_code == 200
     assert "12" in response.get_data(as_text=True)
+
+
+def test_settings_page_names_the_residence_groups_in_the_towns_words(signed_in):
+    page = signed_in("admin").get("/admin/settings").get_data(as_text=True)
+    assert "市内・道内・道外・海外・不明" in page  # Yubari is a 市 in 北海道

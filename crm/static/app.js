@@ -14,9 +14,15 @@
     const code = digits(input.value);
     if (code.length !== 7) return;
     const url = input.dataset.postalLookup.replace("0000000", code);
-    const response = await fetch(url, { credentials: "same-origin" });
+    let response;
+    try {
+      response = await fetch(url, { credentials: "same-origin" });
+    } catch (error) {
+      status.textContent = status.dataset.failed;
+      return;
+    }
     if (!response.ok) {
-      status.textContent = status.dataset.notFound;
+      status.textContent = response.status === 404 ? status.dataset.notFound : status.dataset.failed;
       return;
     }
     const place = await response.json();
@@ -32,4 +38,14 @@
 
   button.addEventListener("click", () => lookUp(true));
   input.addEventListener("change", () => lookUp(false));
+})();
+
+// After a failed save, put the cursor in the first field that needs correcting.
+(function () {
+  "use strict";
+  const invalid = document.querySelector("form .is-invalid");
+  if (invalid) {
+    invalid.focus();
+    invalid.scrollIntoView({ block: "center" });
+  }
 })();

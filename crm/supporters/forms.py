@@ -10,9 +10,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
-    DataRequired,
     Email,
-    InputRequired,
     Length,
     NumberRange,
     Optional,
@@ -24,6 +22,8 @@ from crm.admin.services import PREFECTURES
 from crm.forms import (
     FlexibleDateField,
     MultiCheckboxField,
+    Required,
+    RequiredInput,
     choices,
     reject_control_characters,
     strip_text,
@@ -50,22 +50,22 @@ def phone_number(_form, field):
 class SupporterForm(FlaskForm):
     family_name = StringField(
         _l("Family name"),
-        validators=[DataRequired(), Length(max=100), reject_control_characters],
+        validators=[Required(), Length(max=100), reject_control_characters],
         **TEXT,
     )
     given_name = StringField(
         _l("Given name"),
-        validators=[DataRequired(), Length(max=100), reject_control_characters],
+        validators=[Required(), Length(max=100), reject_control_characters],
         **TEXT,
     )
     family_name_kana = StringField(
         _l("Family name (kana)"),
-        validators=[DataRequired(), Length(max=100), kana_only],
+        validators=[Required(), Length(max=100), kana_only],
         **TEXT,
     )
     given_name_kana = StringField(
         _l("Given name (kana)"),
-        validators=[DataRequired(), Length(max=100), kana_only],
+        validators=[Required(), Length(max=100), kana_only],
         **TEXT,
     )
     name_romaji = StringField(
@@ -114,7 +114,7 @@ class SupporterForm(FlaskForm):
         _l("How they found the programme"), coerce=int, validators=[Optional()]
     )
     registered_on = DateField(
-        _l("Registered on"), validators=[InputRequired()], default=today_jst
+        _l("Registered on"), validators=[RequiredInput()], default=today_jst
     )
     news_opt_in = BooleanField(_l("Wants to receive news"))
     tags = StringField(
@@ -188,7 +188,7 @@ def _postal(text: str | None) -> str | None:
 
 class WithdrawForm(FlaskForm):
     withdrawn_on = DateField(
-        _l("Withdrawn on"), validators=[InputRequired()], default=today_jst
+        _l("Withdrawn on"), validators=[RequiredInput()], default=today_jst
     )
     reason = TextAreaField(
         _l("Reason"), validators=[Optional(), Length(max=1000)], **TEXT
