@@ -157,9 +157,12 @@ def add_demo_supporters(
 
     def flush():
         rows = [values for values, _ in batch]
+        # render_nulls: rows with and without e.g. an email share one INSERT form;
+        # otherwise the ORM splits the batch into one statement per NULL pattern.
         ids = db.session.scalars(
             insert(Supporter).returning(Supporter.id, sort_by_parameter_order=True),
             rows,
+            execution_options={"render_nulls": True},
         ).all()
         links = [
             {"supporter_id": supporter_id, "category_id": category_id}

@@ -80,6 +80,18 @@ class Supporter(db.Model):
     __table_args__ = (
         Index("ix_supporters_status_kana", "status", "kana_key", "id"),
         Index("ix_supporters_registered_on", "registered_on"),
+        # One per search key: a prefix range on the key, then status, kana_key and
+        # id from the index alone (queries.matching_keys), never the table rows.
+        *(
+            Index(f"ix_supporters_search_{key}", key, "status", "kana_key", "id")
+            for key in (
+                "name_key",
+                "given_name_key",
+                "given_kana_key",
+                "email_key",
+                "phone_key",
+            )
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,12 +130,12 @@ class Supporter(db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
 
     # Search keys (crm.japanese), indexed for prefix search.
-    name_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
-    given_name_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
+    name_key: Mapped[str] = mapped_column(SearchKey, default="")
+    given_name_key: Mapped[str] = mapped_column(SearchKey, default="")
     kana_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
-    given_kana_key: Mapped[str] = mapped_column(SearchKey, default="", index=True)
-    email_key: Mapped[str | None] = mapped_column(SearchKey, index=True)
-    phone_key: Mapped[str | None] = mapped_column(SearchKey, index=True)
+    given_kana_key: Mapped[str] = mapped_column(SearchKey, default="")
+    email_key: Mapped[str | None] = mapped_column(SearchKey)
+    phone_key: Mapped[str | None] = mapped_column(SearchKey)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -4,23 +4,50 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask import abort
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Subquery,
+    and_,
+    func,
+    literal_column,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.orm import selectinload
 
 from crm.admin.services import get_settings
 from crm.extensions import db
-from crm.japanese import email_key, phone_key, query_key
-from crm.supporters.models import Category, Channel, Supporter, supporter_categories
+from crm.japanese import email_key, is_kana, phone_key, query_key
+from crm.supporters.models import (
+    STATUSES,
+    Category,
+    Channel,
+    Supporter,
+    supporter_categories,
+)
 
 # The largest code point: every string starting with a prefix sorts below prefix+this.
 _TOP = "\U0010ffff"
 
+# Sort orders as (column name, descending) pairs.
 SORTS = {
-    "kana": (Supporter.kana_key, Supporter.id),
-    "number": (Supporter.registration_number,),
-    "newest": (Supporter.registered_on.desc(), Supporter.id.desc()),
-    "oldest": (Supporter.registered_on, Supporter.id),
+    "kana": (("kana_key", False), ("id", False)),
+    "number": (("registration_number", False),),
+    "newest": (("registered_on", True), ("id", True)),
+    "oldest": (("registered_on", False), ("id", False)),
 }
+
+
+def _order_by(table, sort: str) -> list:
+    """ORDER BY terms for a sort name, on the Supporter entity or a subquery."""
+    columns = table.c if hasattr(table, "c") else Supporter.__table__.c
+    return [
+        columns[name].desc() if descending else columns[name]
+        for name, descending in SORTS.get(sort, SORTS["kana"])
+    ]
 
 
 @dataclass
@@ -41,64 +68,157 @@ def _starts_with(column, prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < prefix + _TOP)
 
 
-def search_condition(text: str) -> ColumnElement[bool] | None:
-    """One search box: name, kana, registration number, email or phone."""
+def search_branches(text: str) -> list[ColumnElement[bool]]:
+    """One search box: kana, name, registration number, email or phone.
+
+    One prefix condition per search key that the text can match (a Liker matches
+    when any holds): kana only against readings, kanji against names, digits against
+    phone and number. A single kana is an initial (五十音), so it matches family
+    names only; given names starting with it would double a huge result set.
+    """
     text = text.strip()
     if not text:
-        return None
+        return []
     conditions = []
     key = query_key(text)
-    if key:
+    if key and is_kana(key):
+        conditions.append(_starts_with(Supporter.kana_key, key))
+        if len(key) > 1:
+            conditions.append(_starts_with(Supporter.given_kana_key, key))
+    elif key:
         conditions += [
-            _starts_with(Supporter.kana_key, key),
-            _starts_with(Supporter.given_kana_key, key),
             _starts_with(Supporter.name_key, key),
             _starts_with(Supporter.given_name_key, key),
         ]
     email = email_key(text)
-    if "@" in email or "." in email:
+    if email.isascii() and any(c.isalpha() or c in "@." for c in email):
         conditions.append(_starts_with(Supporter.email_key, email))
     digits = phone_key(text)
     if len(digits) >= 3:
         conditions.append(_starts_with(Supporter.phone_key, digits))
-    number = "".join(text.split()).upper()
-    conditions.append(_starts_with(Supporter.registration_number, number))
-    if digits and digits == number:  # "12" finds YL-00012
-        settings = get_settings()
-        conditions.append(
-            Supporter.registration_number == settings.format_number(int(digits))
-        )
-    return or_(*conditions)
+    if digits:
+        number = "".join(text.split()).upper()
+        conditions.append(_starts_with(Supporter.registration_number, number))
+        if digits == number:  # "12" finds YL-00012
+            settings = get_settings()
+            conditions.append(
+                Supporter.registration_number == settings.format_number(int(digits))
+            )
+    return conditions
+
+
+def search_condition(text: str) -> ColumnElement[bool] | None:
+    branches = search_branches(text)
+    return or_(*branches) if branches else None
+
+
+def _restrictions(
+    filters: SupporterFilter, per_row: bool = False
+) -> list[ColumnElement[bool]]:
+    """Every condition but the search box.
+
+    "all" statuses is written as an IN so that the status column of the search
+    indexes still serves it. per_row: the category test as a correlated EXISTS,
+    checked on each search match; as an IN, SQLite starts from the category's
+    whole membership list instead, once per search branch.
+    """
+    if filters.status in STATUSES:
+        conditions = [Supporter.status == filters.status]
+    else:
+        conditions = [Supporter.status.in_(STATUSES)]
+    if filters.residences:
+        conditions.append(Supporter.residence.in_(filters.residences))
+    if filters.category_ids:
+        in_category = supporter_categories.c.category_id.in_(filters.category_ids)
+        if per_row:
+            conditions.append(
+                select(supporter_categories.c.supporter_id)
+                .where(supporter_categories.c.supporter_id == Supporter.id, in_category)
+                .exists()
+            )
+        else:
+            conditions.append(
+                Supporter.id.in_(
+                    select(supporter_categories.c.supporter_id).where(in_category)
+                )
+            )
+    if filters.registered_from:
+        conditions.append(Supporter.registered_on >= filters.registered_from)
+    if filters.registered_to:
+        conditions.append(Supporter.registered_on <= filters.registered_to)
+    return conditions
 
 
 def filtered_select(filters: SupporterFilter) -> Select:
-    query = select(Supporter)
+    """Every matching Liker as full rows, sorted (one query, for exports)."""
+    query = select(Supporter).where(*_restrictions(filters))
     condition = search_condition(filters.q)
     if condition is not None:
         query = query.where(condition)
-    if filters.status in ("active", "withdrawn"):
-        query = query.where(Supporter.status == filters.status)
-    if filters.residences:
-        query = query.where(Supporter.residence.in_(filters.residences))
-    if filters.category_ids:
-        query = query.where(
-            Supporter.id.in_(
-                select(supporter_categories.c.supporter_id).where(
-                    supporter_categories.c.category_id.in_(filters.category_ids)
-                )
-            )
+    return query.order_by(*_order_by(Supporter, filters.sort))
+
+
+def matching_keys(filters: SupporterFilter) -> Subquery:
+    """The id and sort columns of every matching Liker, as a subquery.
+
+    A search is a UNION of one SELECT per search key rather than an OR: each is
+    answered from an index on (key, status, kana_key, id) without reading the
+    table. With an OR, PostgreSQL must visit a table row per match (and may walk
+    the sort index instead, reading most of the table to find 50 matches).
+    """
+    sort = SORTS.get(filters.sort, SORTS["kana"])
+    columns = [Supporter.id] + [
+        getattr(Supporter, name) for name, _ in sort if name != "id"
+    ]
+    branches = search_branches(filters.q)
+    if not branches:
+        return select(*columns).where(*_restrictions(filters)).subquery("hits")
+    restrictions = _restrictions(filters, per_row=True)
+    selects = [select(*columns).where(branch, *restrictions) for branch in branches]
+    if len(selects) == 1:  # no UNION to deduplicate: the index range comes sorted
+        return selects[0].subquery("hits")
+    return union(*selects).subquery("hits")
+
+
+class SupporterPagination(Pagination):
+    """A page of Likers: the page's ids come from the indexes first (sorted,
+    LIMIT/OFFSET), then only those rows are read. The total counts the ids.
+
+    LIMIT is written into the SQL: SQLite's planner cannot see a bound LIMIT.
+    """
+
+    def _query_items(self) -> list[Supporter]:
+        hits: Subquery = self._query_args["hits"]
+        sort: str = self._query_args["sort"]
+        page = (
+            select(hits)
+            .order_by(*_order_by(hits, sort))
+            .limit(literal_column(str(int(self.per_page))))
+            .offset(self._query_offset)
+            .subquery("page")
         )
-    if filters.registered_from:
-        query = query.where(Supporter.registered_on >= filters.registered_from)
-    if filters.registered_to:
-        query = query.where(Supporter.registered_on <= filters.registered_to)
-    return query.order_by(*SORTS.get(filters.sort, SORTS["kana"]))
+        query = (
+            select(Supporter)
+            .join(page, Supporter.id == page.c.id)
+            .order_by(*_order_by(page, sort))
+            .options(selectinload(Supporter.categories))
+        )
+        return list(db.session.scalars(query))
+
+    def _query_count(self) -> int:
+        hits = self._query_args["hits"]
+        return db.session.scalar(select(func.count()).select_from(hits))
 
 
 def list_supporters(filters: SupporterFilter, page: int, per_page: int):
     """One page of Likers (a Flask-SQLAlchemy Pagination) with categories loaded."""
-    query = filtered_select(filters).options(selectinload(Supporter.categories))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return SupporterPagination(
+        page=page,
+        per_page=per_page,
+        error_out=False,
+        hits=matching_keys(filters),
+        sort=filters.sort,
+    )
 
 
 def get_supporter_or_404(supporter_id: int) -> Supporter:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 19:52:45.728399
+Create Date: 2026-11-22 21:10:51.833914
 
 """
 from alembic import op
@@ -136,14 +136,14 @@ def upgrade():
     )
     with op.batch_alter_table('supporters', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_supporters_channel_id'), ['channel_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_supporters_email_key'), ['email_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_supporters_given_kana_key'), ['given_kana_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_supporters_given_name_key'), ['given_name_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_supporters_kana_key'), ['kana_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_supporters_name_key'), ['name_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_supporters_phone_key'), ['phone_key'], unique=False)
         batch_op.create_index('ix_supporters_registered_on', ['registered_on'], unique=False)
         batch_op.create_index(batch_op.f('ix_supporters_residence'), ['residence'], unique=False)
+        batch_op.create_index('ix_supporters_search_email_key', ['email_key', 'status', 'kana_key', 'id'], unique=False)
+        batch_op.create_index('ix_supporters_search_given_kana_key', ['given_kana_key', 'status', 'kana_key', 'id'], unique=False)
+        batch_op.create_index('ix_supporters_search_given_name_key', ['given_name_key', 'status', 'kana_key', 'id'], unique=False)
+        batch_op.create_index('ix_supporters_search_name_key', ['name_key', 'status', 'kana_key', 'id'], unique=False)
+        batch_op.create_index('ix_supporters_search_phone_key', ['phone_key', 'status', 'kana_key', 'id'], unique=False)
         batch_op.create_index('ix_supporters_status_kana', ['status', 'kana_key', 'id'], unique=False)
 
     op.create_table('supporter_categories',
@@ -181,14 +181,14 @@ def downgrade():
     op.drop_table('supporter_categories')
     with op.batch_alter_table('supporters', schema=None) as batch_op:
         batch_op.drop_index('ix_supporters_status_kana')
+        batch_op.drop_index('ix_supporters_search_phone_key')
+        batch_op.drop_index('ix_supporters_search_name_key')
+        batch_op.drop_index('ix_supporters_search_given_name_key')
+        batch_op.drop_index('ix_supporters_search_given_kana_key')
+        batch_op.drop_index('ix_supporters_search_email_key')
         batch_op.drop_index(batch_op.f('ix_supporters_residence'))
         batch_op.drop_index('ix_supporters_registered_on')
-        batch_op.drop_index(batch_op.f('ix_supporters_phone_key'))
-        batch_op.drop_index(batch_op.f('ix_supporters_name_key'))
         batch_op.drop_index(batch_op.f('ix_supporters_kana_key'))
-        batch_op.drop_index(batch_op.f('ix_supporters_given_name_key'))
-        batch_op.drop_index(batch_op.f('ix_supporters_given_kana_key'))
-        batch_op.drop_index(batch_op.f('ix_supporters_email_key'))
         batch_op.drop_index(batch_op.f('ix_supporters_channel_id'))
 
     op.drop_table('supporters')
