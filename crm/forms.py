@@ -53,30 +53,26 @@ class FlexibleDateField(StringField):
                 ) from error
 
 
-class Required(DataRequired):
-    """DataRequired whose message names the field: 「姓」を入力してください。"""
+class _NamesTheField:
+    """A required-field message that names the field: 「姓」を入力してください。"""
 
     def __call__(self, form, field):
         try:
             super().__call__(form, field)
         except StopValidation as error:
-            raise StopValidation(
-                _l("Enter %(field)s.", field=field.label.text)
-                if field.type not in ("SelectField", "DateField")
-                else _l("Choose %(field)s.", field=field.label.text)
-            ) from error
+            if field.type in ("SelectField", "DateField"):
+                message = _l("Choose %(field)s.", field=field.label.text)
+            else:
+                message = _l("Enter %(field)s.", field=field.label.text)
+            raise StopValidation(message) from error
 
 
-class RequiredInput(InputRequired):
-    """InputRequired with the same kind of message as Required."""
+class Required(_NamesTheField, DataRequired):
+    """DataRequired with a message naming the field."""
 
-    def __call__(self, form, field):
-        try:
-            super().__call__(form, field)
-        except StopValidation as error:
-            raise StopValidation(
-                _l("Enter %(field)s.", field=field.label.text)
-            ) from error
+
+class RequiredInput(_NamesTheField, InputRequired):
+    """InputRequired (accepts 0 and False) with a message naming the field."""
 
 
 def strip_text(value):

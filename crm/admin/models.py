@@ -26,5 +26,16 @@ class TownSettings(db.Model):
     privacy_policy_text: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
+    @classmethod
+    def with_defaults(cls) -> "TownSettings":
+        """An unsaved row holding the column defaults (Yubari's, as an example)."""
+        return cls(
+            **{
+                column.key: column.default.arg
+                for column in cls.__table__.columns
+                if column.default is not None and not column.default.is_callable
+            }
+        )
+
     def format_number(self, value: int) -> str:
         return f"{self.number_prefix}{value:0{self.number_digits}d}"

@@ -27,18 +27,7 @@ def get_settings() -> TownSettings:
         select(TownSettings).order_by(TownSettings.id).limit(1)
     )
     if settings is None:
-        settings = TownSettings(
-            municipality_name="夕張市",
-            local_government_code="012092",
-            prefecture="北海道",
-            programme_name="夕張Likers!",
-            supporter_word="Likers",
-            mayor_title="夕張市長",
-            mayor_name="",
-            number_prefix="YL-",
-            number_digits=5,
-            privacy_policy_version="1.0",
-        )
+        settings = TownSettings.with_defaults()
     if has_app_context():
         g.town_settings = settings
     return settings
