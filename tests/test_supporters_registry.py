@@ -287,3 +287,9 @@ def test_staff_edit_keeps_categories_channel_and_tags(app, signed_in):
     assert re.search(
         rf'<option (selected value="{channel_id}"|value="{channel_id}" selected)>', page
     )
+
+
+def test_the_form_shows_the_privacy_notice_the_person_agrees_to(signed_in):
+    page = signed_in("staff").get("/likers/new").get_data(as_text=True)
+    assert "個人情報の取扱い（第1.0版）を読む" in page
+    assert "目的外に利用したり第三者に提供したりすることはありません" in page

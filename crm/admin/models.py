@@ -7,6 +7,14 @@ from crm.extensions import db
 from crm.timeutil import utcnow
 
 
+# A starting point for the notice shown with every registration; admins edit it.
+DEFAULT_PRIVACY_NOTICE = """\
+ご提供いただいた個人情報は、関係人口（登録者）の登録・管理、イベントや交流事業のご案内、\
+登録証・名刺の発行、事業の効果測定（個人を特定しない集計）のために利用します。
+法令に基づく場合を除き、ご本人の同意なく目的外に利用したり第三者に提供したりすることはありません。
+ご本人は、登録内容の開示・訂正・利用停止・削除を求めることができます。"""
+
+
 class TownSettings(db.Model):
     """The one row of settings that makes the CRM this town's."""
 
@@ -23,7 +31,9 @@ class TownSettings(db.Model):
     number_prefix: Mapped[str] = mapped_column(String(10), default="YL-")
     number_digits: Mapped[int] = mapped_column(default=5)
     privacy_policy_version: Mapped[str] = mapped_column(String(20), default="1.0")
-    privacy_policy_text: Mapped[str | None] = mapped_column(Text)
+    privacy_policy_text: Mapped[str | None] = mapped_column(
+        Text, default=DEFAULT_PRIVACY_NOTICE
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @classmethod
