@@ -6,7 +6,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from crm.extensions import db
 from crm.timeutil import utcnow
 
-
 # A starting point for the notice shown with every registration; admins edit it.
 DEFAULT_PRIVACY_NOTICE = """\
 ご提供いただいた個人情報は、関係人口（登録者）の登録・管理、イベントや交流事業のご案内、\
