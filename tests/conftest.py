@@ -117,9 +117,10 @@ class Browser:
         payload.update(data or {})
         return self.client.post(url, data=payload, **kwargs)
 
-    def sign_in(self, role: str):
+    def sign_in(self, role: str, next: str = ""):
         response = self.post_form(
-            "/login", {"email": f"{role}@example.jp", "password": PASSWORD}
+            "/login",
+            {"email": f"{role}@example.jp", "password": PASSWORD, "next": next},
         )
         assert response.status_code == 302, response.get_data(as_text=True)
         return response

@@ -2,7 +2,8 @@ from crm.extensions import db
 from crm.supporters.services import SupporterData, register_supporter
 
 
-def make_supporter(**overrides):
+def supporter_data(**overrides) -> SupporterData:
+    """A Liker living in Yubari, with any field overridden."""
     values = dict(
         family_name="夕張",
         given_name="花子",
@@ -12,6 +13,10 @@ def make_supporter(**overrides):
         municipality="夕張市",
     )
     values.update(overrides)
-    supporter = register_supporter(SupporterData(**values))
+    return SupporterData(**values)
+
+
+def make_supporter(**overrides):
+    supporter = register_supporter(supporter_data(**overrides))
     db.session.flush()
     return supporter

@@ -3,7 +3,7 @@
 import pytest
 
 from crm.auth.permissions import required_role_for
-from tests.conftest import csrf_token_from
+from tests.conftest import PASSWORD, csrf_token_from
 from tests.factories import make_supporter
 
 # The one place that says who may use what. A new route missing here fails the test.
@@ -134,7 +134,7 @@ def test_sign_in_itself_needs_a_csrf_token(app, users):
     client = app.test_client()
     response = client.post(
         "/login",
-        data={"email": "staff@example.jp", "password": "correct horse battery"},
+        data={"email": "staff@example.jp", "password": PASSWORD},
     )
     assert response.status_code == 400
     assert client.get("/likers/").status_code == 302
@@ -154,24 +154,10 @@ def test_wrong_password_is_refused_with_a_japanese_message(browser, users):
 def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(
     browser, users
 ):
-    response = browser.post_form(
-        "/login?next=/likers/?q=abc",
-        {
-            "email": "staff@example.jp",
-            "password": "correct horse battery",
-            "next": "/likers/?q=abc",
-        },
-    )
+    response = browser.sign_in("staff", next="/likers/?q=abc")
     assert response.headers["Location"] == "/likers/?q=abc"
     browser.post_form("/logout", {}, token_from="/likers/")
-    response = browser.post_form(
-        "/login",
-        {
-            "email": "staff@example.jp",
-            "password": "correct horse battery",
-            "next": "https://evil.example.com/",
-        },
-    )
+    response = browser.sign_in("staff", next="https://evil.example.com/")
     assert response.headers["Location"] == "/likers/"
 
 
@@ -190,7 +176,7 @@ def test_disabled_accounts_cannot_sign_in(app, browser, users):
         db.session.get(User, users["staff"]).active = False
         db.session.commit()
     response = browser.post_form(
-        "/login", {"email": "staff@example.jp", "password": "correct horse battery"}
+        "/login", {"email": "staff@example.jp", "password": PASSWORD}
     )
     assert response.status_code == 200 and browser.get("/likers/").status_code == 302
 

@@ -7,12 +7,10 @@ from flask import abort
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import (
     ColumnElement,
-    Select,
     Subquery,
     and_,
     func,
     literal_column,
-    or_,
     select,
     union,
 )
@@ -107,11 +105,6 @@ def search_branches(text: str) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def search_condition(text: str) -> ColumnElement[bool] | None:
-    branches = search_branches(text)
-    return or_(*branches) if branches else None
-
-
 def _restrictions(
     filters: SupporterFilter, per_row: bool = False
 ) -> list[ColumnElement[bool]]:
@@ -147,15 +140,6 @@ def _restrictions(
     if filters.registered_to:
         conditions.append(Supporter.registered_on <= filters.registered_to)
     return conditions
-
-
-def filtered_select(filters: SupporterFilter) -> Select:
-    """Every matching Liker as full rows, sorted (one query, for exports)."""
-    query = select(Supporter).where(*_restrictions(filters))
-    condition = search_condition(filters.q)
-    if condition is not None:
-        query = query.where(condition)
-    return query.order_by(*_order_by(Supporter, filters.sort))
 
 
 def matching_keys(filters: SupporterFilter) -> Subquery:

@@ -10,7 +10,7 @@ from crm.database import writes_data
 from crm.extensions import db
 from crm.supporters import bp
 from crm.supporters.forms import ConfirmForm, SupporterForm, WithdrawForm
-from crm.supporters.models import RESIDENCES
+from crm.supporters.models import RESIDENCES, STATUSES
 from crm.supporters.queries import (
     SORTS,
     SupporterFilter,
@@ -27,6 +27,9 @@ from crm.supporters.services import (
 )
 
 
+STATUS_CHOICES = (*STATUSES, "all")
+
+
 def _date_arg(name: str) -> date | None:
     try:
         return date.fromisoformat(request.args.get(name, ""))
@@ -40,7 +43,7 @@ def filters_from_request() -> SupporterFilter:
         q=args.get("q", "")[:100],
         category_ids=[int(v) for v in args.getlist("category") if v.isdigit()],
         residences=[v for v in args.getlist("residence") if v in RESIDENCES],
-        status=args.get("status", "active") if args.get("status") in ("active", "withdrawn", "all") else "active",
+        status=args.get("status") if args.get("status") in STATUS_CHOICES else "active",
         registered_from=_date_arg("from"),
         registered_to=_date_arg("to"),
         sort=args.get("sort") if args.get("sort") in SORTS else "kana",
