@@ -26,7 +26,6 @@ from crm.supporters.services import (
     withdraw_supporter,
 )
 
-
 STATUS_CHOICES = (*STATUSES, "all")
 
 
