@@ -1,5 +1,6 @@
 """Likers CRM: a relationship-population registry for Japanese towns."""
 
+import importlib
 import os
 
 from flask import Flask, g, render_template, request, session
@@ -68,10 +69,17 @@ def select_locale() -> str:
     return session.get("language") or "ja"
 
 
-def register_blueprints(app: Flask) -> None:
-    from crm import admin, auth, main, postal, supporters
+# Feature packages, in the order their blueprints are registered.
+FEATURES = (
+    "main", "auth", "supporters", "events", "desk", "societies", "partners", "postal",
+    "admin",
+)  # fmt: skip
 
-    for package in (main, auth, supporters, postal, admin):
+
+def register_blueprints(app: Flask) -> None:
+    for name in FEATURES:
+        package = importlib.import_module(f"crm.{name}")
+        importlib.import_module(f"crm.{name}.views")  # attaches the routes
         app.register_blueprint(package.bp)
 
 

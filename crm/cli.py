@@ -75,7 +75,7 @@ def setup_command(demo_likers: int):
     "--seed", type=int, default=2018, help="Random seed, for repeatable data."
 )
 def demo_data_command(likers: int, seed: int):
-    """Add realistic demo Likers (names with kana, addresses in and outside the town)."""
+    """Add realistic demo Likers, events with attendance, partners and societies."""
     from crm.setup_data import seed_reference_data
 
     seed_reference_data()
@@ -84,10 +84,15 @@ def demo_data_command(likers: int, seed: int):
 
 def _load_demo(count: int, seed: int = 2018) -> None:
     from crm.demo import add_demo_supporters
+    from crm.demo_activity import add_demo_activity
 
     with click.progressbar(length=count, label="Demo Likers") as bar:
         add_demo_supporters(count, seed=seed, progress=bar.update)
     click.echo(f"Added {count} demo Likers.")
+    check_ins = add_demo_activity(seed=seed)
+    click.echo(
+        f"Added demo events, partners and hometown societies ({check_ins} check-ins)."
+    )
 
 
 def register(app: Flask) -> None:

@@ -63,3 +63,12 @@ def writes_data(view):
 
 def is_postgresql() -> bool:
     return has_app_context() and db.engine.dialect.name == "postgresql"
+
+
+def upsert_insert(table):
+    """An INSERT that can say ON CONFLICT: the dialect's own construct."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)

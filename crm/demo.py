@@ -20,6 +20,7 @@ from crm.supporters.models import (
     supporter_categories,
 )
 from crm.supporters.services import SUPPORTER_COUNTER, SupporterData, column_values
+from crm.supporters.tokens import new_public_token
 from crm.timeutil import today_jst, utcnow
 
 FAMILY_NAMES = (
@@ -186,6 +187,7 @@ def add_demo_supporters(
         values = column_values(data, settings)
         values.update(
             registration_number=settings.format_number(number),
+            public_token=new_public_token(),
             status="active",
             privacy_policy_version=settings.privacy_policy_version,
             privacy_consented_at=consented_at,

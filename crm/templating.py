@@ -60,6 +60,12 @@ def format_datetime(value: datetime | None) -> str:
     return f"{format_japanese(local.date())} {local.hour}:{local.minute:02d}"
 
 
+def format_time(value: datetime | None) -> str:
+    """The time of day in Japan: 10:05."""
+    local = to_jst(value)
+    return "" if local is None else f"{local.hour}:{local.minute:02d}"
+
+
 def url_with(**changes) -> str:
     """The current URL with some query arguments changed (for pagination and sort)."""
     args = request.args.to_dict(flat=False)
@@ -72,6 +78,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["residence"] = residence_label
     app.jinja_env.filters["jdate"] = format_date
     app.jinja_env.filters["jdatetime"] = format_datetime
+    app.jinja_env.filters["jtime"] = format_time
     app.jinja_env.globals["url_with"] = url_with
 
     @app.context_processor

@@ -3,8 +3,11 @@
 import pytest
 
 from crm.auth.permissions import required_role_for
+from crm.events.services import add_guest, check_in
+from crm.partners.services import PartnerData, save_partner
+from crm.societies.services import SocietyData, add_member, save_society
 from tests.conftest import PASSWORD, csrf_token_from
-from tests.factories import make_supporter
+from tests.factories import make_event, make_supporter
 
 # The one place that says who may use what. A new route missing here fails the test.
 EXPECTED_ROLES = {
@@ -14,6 +17,7 @@ EXPECTED_ROLES = {
     "auth.logout": None,
     "main.set_language": None,
     "main.home": "viewer",
+    "main.healthz": None,
     "supporters.index": "viewer",
     "supporters.show": "viewer",
     "supporters.new": "staff",
@@ -21,6 +25,33 @@ EXPECTED_ROLES = {
     "supporters.withdraw": "staff",
     "supporters.reinstate": "staff",
     "postal.lookup": "viewer",
+    "events.index": "viewer",
+    "events.show": "viewer",
+    "events.sheet": "viewer",
+    "events.new": "staff",
+    "events.edit": "staff",
+    "events.walk_ins": "staff",
+    "events.new_guest": "staff",
+    "events.delete_guest": "staff",
+    "events.undo": "staff",
+    "events.attendance_role": "staff",
+    "desk.index": "staff",
+    "desk.show": "staff",
+    "desk.check_in_view": "staff",
+    "desk.register": "staff",
+    "desk.walk_ins": "staff",
+    "desk.status": "staff",
+    "societies.index": "viewer",
+    "societies.show": "viewer",
+    "societies.new": "staff",
+    "societies.edit": "staff",
+    "societies.add_member_by_number": "staff",
+    "societies.join": "staff",
+    "societies.remove_member_view": "staff",
+    "partners.index": "viewer",
+    "partners.show": "viewer",
+    "partners.new": "staff",
+    "partners.edit": "staff",
     "admin.index": "admin",
     "admin.users": "admin",
     "admin.new_user": "admin",
@@ -41,10 +72,10 @@ def test_every_route_is_in_the_access_matrix(app):
     assert actual == EXPECTED_ROLES
 
 
-def _urls(app, supporter_id, user_id):
+def _urls(app, ids, user_id):
     """A concrete URL and its methods for every rule."""
     values = {
-        "supporter_id": supporter_id,
+        **ids,
         "user_id": user_id,
         "item_id": 1,
         "kind": "categories",
@@ -64,18 +95,39 @@ def _urls(app, supporter_id, user_id):
 
 
 @pytest.fixture
-def supporter_id(app):
+def records(app):
+    """One of everything a URL can name, with ids that belong together."""
     with app.test_request_context():
         from crm.extensions import db
 
         supporter = make_supporter()
+        event = make_event(days=1)
+        day = event.days[0]
+        attendance = check_in(day, supporter).attendance
+        guest = add_guest(day, "citizen", "夕張 太郎")
+        society = save_society(None, SocietyData(name="東京夕張会"))
+        add_member(society, supporter.id)
+        partner = save_partner(None, PartnerData(name="NPO法人テスト"))
         db.session.commit()
-        return supporter.id
+        return {
+            "supporter_id": supporter.id,
+            "event_id": event.id,
+            "day_id": day.id,
+            "attendance_id": attendance.id,
+            "guest_id": guest.id,
+            "society_id": society.id,
+            "partner_id": partner.id,
+        }
 
 
-def test_signed_out_visitors_are_sent_to_sign_in(app, users, supporter_id):
+@pytest.fixture
+def supporter_id(records):
+    return records["supporter_id"]
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(app, users, records):
     client = app.test_client()
-    for endpoint, method, url in _urls(app, supporter_id, users["staff"]):
+    for endpoint, method, url in _urls(app, records, users["staff"]):
         if EXPECTED_ROLES[endpoint] is None:
             continue
         response = client.open(url, method=method)
@@ -87,12 +139,10 @@ def test_signed_out_visitors_are_sent_to_sign_in(app, users, supporter_id):
 
 
 @pytest.mark.parametrize("role", ["viewer", "staff", "admin"])
-def test_each_role_reaches_exactly_its_routes(
-    app, signed_in, users, supporter_id, role
-):
+def test_each_role_reaches_exactly_its_routes(app, signed_in, users, records, role):
     browser = signed_in(role)
     token = csrf_token_from(browser.get("/likers/").get_data(as_text=True))
-    for endpoint, method, url in _urls(app, supporter_id, users["staff"]):
+    for endpoint, method, url in _urls(app, records, users["staff"]):
         needed = EXPECTED_ROLES[endpoint]
         if needed is None or endpoint == "main.home":
             continue

@@ -10,6 +10,7 @@ from crm.audit.services import record_event
 from crm.auth.models import User
 from crm.auth.permissions import requires_role
 from crm.auth.services import UserError, create_user, find_user_by_email
+from crm.events.models import Theme
 from crm.extensions import db
 from crm.supporters.models import RESIDENCES, Category, Channel
 from crm.supporters.services import recompute_residences
@@ -19,6 +20,7 @@ from crm.templating import residence_label
 REFERENCE_LISTS = {
     "categories": (Category, _l("Relationship categories")),
     "channels": (Channel, _l("Channels")),
+    "themes": (Theme, _l("Event themes")),
 }
 
 

@@ -15,7 +15,13 @@ def safe_next(target: str | None) -> str:
     """Only same-site paths; anything else goes to the Likers list."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/"):
+        # "/\\host" is read by browsers as "//host": another site.
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith(("//", "/\\"))
+        ):
             return target
     return url_for("supporters.index")
 

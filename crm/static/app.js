@@ -49,3 +49,15 @@
     invalid.scrollIntoView({ block: "center" });
   }
 })();
+
+// Buttons that destroy something ask first; the print button on paper sheets.
+(function () {
+  "use strict";
+  document.querySelectorAll("form.confirm").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+  const print = document.getElementById("print-button");
+  if (print) print.addEventListener("click", () => window.print());
+})();

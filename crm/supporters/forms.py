@@ -113,6 +113,9 @@ class SupporterForm(FlaskForm):
     channel_id = SelectField(
         _l("How they found the programme"), coerce=int, validators=[Optional()]
     )
+    referral_society_id = SelectField(
+        _l("Joined through a hometown society"), coerce=int, validators=[Optional()]
+    )
     registered_on = DateField(
         _l("Registered on"), validators=[RequiredInput()], default=today_jst
     )
@@ -129,8 +132,13 @@ class SupporterForm(FlaskForm):
     )
     privacy_consent = BooleanField(_l("The person has agreed to the privacy notice"))
 
-    def __init__(self, *args, categories=(), channels=(), creating=True, **kwargs):
+    def __init__(
+        self, *args, categories=(), channels=(), societies=(), creating=True, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        self.referral_society_id.choices = choices(
+            [(0, "—")] + [(s.id, s.name) for s in societies]
+        )
         self.creating = creating
         self.category_ids.choices = choices((c.id, c.name) for c in categories)
         self.channel_id.choices = choices(
@@ -167,7 +175,7 @@ class SupporterForm(FlaskForm):
             gender=self.gender.data or None,
             email=self.email.data or None,
             phone=self.phone.data or None,
-            postal_code=_postal(self.postal_code.data),
+            postal_code=postal_code_of(self.postal_code.data),
             prefecture=self.prefecture.data or None,
             municipality=self.municipality.data or None,
             address=self.address.data or None,
@@ -176,12 +184,13 @@ class SupporterForm(FlaskForm):
             registered_on=self.registered_on.data,
             news_opt_in=self.news_opt_in.data,
             notes=self.notes.data or None,
+            referral_society_id=self.referral_society_id.data or None,
             category_ids=list(self.category_ids.data or []),
             tag_names=[t.strip() for t in (self.tags.data or "").replace("、", ",").split(",") if t.strip()],
         )  # fmt: skip
 
 
-def _postal(text: str | None) -> str | None:
+def postal_code_of(text: str | None) -> str | None:
     digits = phone_key(text)
     return f"{digits[:3]}-{digits[3:]}" if len(digits) == 7 else None
 

@@ -128,6 +128,12 @@ class Supporter(db.Model):
     privacy_consented_at: Mapped[datetime | None]
     news_opt_in: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str | None] = mapped_column(Text)
+    # A hometown society credited with bringing this Liker in.
+    referral_society_id: Mapped[int | None] = mapped_column(
+        ForeignKey("societies.id"), index=True
+    )
+    # Printed in the QR code of the certificate and card; replaced to revoke.
+    public_token: Mapped[str] = mapped_column(String(40), unique=True)
 
     # Search keys (crm.japanese), indexed for prefix search.
     name_key: Mapped[str] = mapped_column(SearchKey, default="")

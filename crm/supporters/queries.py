@@ -17,8 +17,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import selectinload
 
 from crm.admin.services import get_settings
+from crm.events.models import Attendance, EventDay
 from crm.extensions import db
 from crm.japanese import email_key, is_kana, phone_key, query_key
+from crm.societies.models import SocietyMembership
 from crm.supporters.models import (
     STATUSES,
     Category,
@@ -58,6 +60,10 @@ class SupporterFilter:
     status: str = "active"  # active, withdrawn or all
     registered_from: date | None = None
     registered_to: date | None = None
+    event_id: int | None = None  # attended this event (any of its days)
+    attended_from: date | None = None  # attended any event between …
+    attended_to: date | None = None
+    society_id: int | None = None  # member of this hometown society
     sort: str = "kana"
 
 
@@ -139,6 +145,32 @@ def _restrictions(
         conditions.append(Supporter.registered_on >= filters.registered_from)
     if filters.registered_to:
         conditions.append(Supporter.registered_on <= filters.registered_to)
+    conditions += _activity_restrictions(filters)
+    return conditions
+
+
+def _activity_restrictions(filters: SupporterFilter) -> list[ColumnElement[bool]]:
+    """Attendance and society membership, as IN lists of Liker ids."""
+    conditions = []
+    if filters.event_id or filters.attended_from or filters.attended_to:
+        attended = select(Attendance.supporter_id).join(
+            EventDay, EventDay.id == Attendance.event_day_id
+        )
+        if filters.event_id:
+            attended = attended.where(EventDay.event_id == filters.event_id)
+        if filters.attended_from:
+            attended = attended.where(EventDay.day >= filters.attended_from)
+        if filters.attended_to:
+            attended = attended.where(EventDay.day <= filters.attended_to)
+        conditions.append(Supporter.id.in_(attended))
+    if filters.society_id:
+        conditions.append(
+            Supporter.id.in_(
+                select(SocietyMembership.supporter_id).where(
+                    SocietyMembership.society_id == filters.society_id
+                )
+            )
+        )
     return conditions
 
 

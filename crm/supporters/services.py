@@ -12,6 +12,7 @@ from crm.audit.services import record_event
 from crm.extensions import db
 from crm.japanese import email_key, kana_key, name_key, phone_key
 from crm.supporters.models import Category, Counter, Supporter, Tag
+from crm.supporters.tokens import new_public_token
 from crm.timeutil import today_jst, utcnow
 
 SUPPORTER_COUNTER = "supporter_number"
@@ -22,7 +23,7 @@ PLAIN_FIELDS = (
     "family_name", "given_name", "family_name_kana", "given_name_kana", "name_romaji",
     "birth_date", "birth_year", "gender", "email", "phone", "postal_code", "prefecture",
     "municipality", "address", "country", "channel_id", "registered_on", "news_opt_in",
-    "notes",
+    "notes", "referral_society_id",
 )  # fmt: skip
 
 
@@ -49,6 +50,7 @@ class SupporterData:
     registered_on: date | None = None
     news_opt_in: bool = False
     notes: str | None = None
+    referral_society_id: int | None = None
     category_ids: list[int] = field(default_factory=list)
     tag_names: list[str] = field(default_factory=list)
 
@@ -164,6 +166,7 @@ def register_supporter(
     supporter = Supporter(status="active")
     _apply(supporter, data, settings)
     supporter.registration_number = take_next_number(settings)
+    supporter.public_token = new_public_token()
     supporter.privacy_policy_version = settings.privacy_policy_version
     supporter.privacy_consented_at = utcnow()
     supporter.created_by_id = supporter.updated_by_id = user.id if user else None

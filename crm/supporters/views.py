@@ -7,7 +7,14 @@ from flask_login import current_user
 from crm.audit.services import record_event
 from crm.auth.permissions import requires_role
 from crm.database import writes_data
+from crm.events.forms import role_labels
+from crm.events.models import Guest
+from crm.events.queries import list_recent_events, supporter_participations
+from crm.events.services import convert_guest
 from crm.extensions import db
+from crm.societies.forms import MembershipForm, membership_role_labels
+from crm.societies.queries import list_societies
+from crm.societies.services import list_memberships_of
 from crm.supporters import bp
 from crm.supporters.forms import ConfirmForm, SupporterForm, WithdrawForm
 from crm.supporters.models import RESIDENCES, STATUSES
@@ -45,6 +52,10 @@ def filters_from_request() -> SupporterFilter:
         status=args.get("status") if args.get("status") in STATUS_CHOICES else "active",
         registered_from=_date_arg("from"),
         registered_to=_date_arg("to"),
+        event_id=args.get("event", type=int),
+        attended_from=_date_arg("attended_from"),
+        attended_to=_date_arg("attended_to"),
+        society_id=args.get("society", type=int),
         sort=args.get("sort") if args.get("sort") in SORTS else "kana",
     )  # fmt: skip
 
@@ -60,6 +71,8 @@ def index():
         filters=filters,
         categories=list_categories(),
         residences=RESIDENCES,
+        events=list_recent_events(),
+        societies=list_societies(),
     )
 
 
@@ -69,8 +82,19 @@ def show(supporter_id: int):
     supporter = get_supporter_or_404(supporter_id)
     record_event("view", "supporter", supporter.id)
     db.session.commit()
+    societies = list_societies()
     return render_template(
-        "supporters/show.html", supporter=supporter, confirm_form=ConfirmForm()
+        "supporters/show.html",
+        supporter=supporter,
+        confirm_form=ConfirmForm(),
+        participations=supporter_participations(supporter.id),
+        memberships=list_memberships_of(supporter.id),
+        membership_form=MembershipForm(societies=societies),
+        referral_society=next(
+            (s for s in societies if s.id == supporter.referral_society_id), None
+        ),
+        roles=role_labels(),
+        membership_roles=membership_role_labels(),
     )
 
 
@@ -78,6 +102,7 @@ def _supporter_form(**kwargs) -> SupporterForm:
     return SupporterForm(
         categories=list_categories(active_only=True),
         channels=list_channels(active_only=True),
+        societies=list_societies(),
         **kwargs,
     )
 
@@ -86,8 +111,19 @@ def _supporter_form(**kwargs) -> SupporterForm:
 @requires_role("staff")
 def new():
     form = _supporter_form()
+    guest = _guest_from_request()
+    if guest is not None and not form.is_submitted():
+        family, _space, given = guest.name.replace("\u3000", " ").partition(" ")
+        form.family_name.data, form.given_name.data = family, given.strip()
+        kana_family, _space, kana_given = (
+            (guest.name_kana or "").replace("\u3000", " ").partition(" ")
+        )
+        form.family_name_kana.data = kana_family
+        form.given_name_kana.data = kana_given.strip()
     if form.validate_on_submit():
         supporter = register_supporter(form.to_data(), current_user)
+        if guest is not None:
+            convert_guest(guest, supporter, current_user)
         db.session.commit()
         flash(
             _("Registered %(name)s as No. %(number)s.", name=supporter.full_name,
@@ -103,6 +139,15 @@ def new():
     return render_template("supporters/form.html", form=form, supporter=None)
 
 
+def _guest_from_request():
+    """A guest written down by name at an event, now registering (?guest=ID)."""
+    guest_id = request.args.get("guest", type=int)
+    if guest_id is None:
+        return None
+    guest = db.get_or_404(Guest, guest_id)
+    return None if guest.supporter_id else guest
+
+
 @bp.route("/<int:supporter_id>/edit", methods=["GET", "POST"])
 @requires_role("staff")
 def edit(supporter_id: int):
@@ -111,6 +156,7 @@ def edit(supporter_id: int):
     if request.method == "GET":
         form.category_ids.data = [c.id for c in supporter.categories]
         form.channel_id.data = supporter.channel_id or 0
+        form.referral_society_id.data = supporter.referral_society_id or 0
         form.tags.data = ", ".join(t.name for t in supporter.tags)
     if form.validate_on_submit():
         changed = update_supporter(supporter, form.to_data(), current_user)

@@ -1,0 +1,244 @@
+"""The check-in desk: one input for QR scans, numbers and names; walk-in counters.
+
+Every action answers JSON to the desk's script and falls back to a flash and a
+redirect when the browser posts the form itself.
+"""
+
+from datetime import timedelta
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from crm.auth.permissions import requires_role
+from crm.desk import bp
+from crm.desk.forms import QuickSupporterForm
+from crm.events.forms import CheckInForm, group_labels, role_labels
+from crm.events.models import ATTENDANCE_ROLES, GUEST_GROUPS, Event, EventDay
+from crm.events.queries import (
+    checked_in_at,
+    compute_totals,
+    find_by_code,
+    recent_check_ins,
+    search_candidates,
+    walk_in_counts,
+)
+from crm.events.services import change_walk_ins, check_in, mark_held
+from crm.events.views import wants_json
+from crm.extensions import db
+from crm.supporters.forms import ConfirmForm
+from crm.supporters.models import Channel, Supporter
+from crm.supporters.queries import list_categories
+from crm.supporters.services import register_supporter
+from crm.templating import format_time, residence_label
+from crm.timeutil import today_jst
+
+DESK_CHANNEL = "イベント会場"
+
+
+def _get_day_or_404(day_id: int) -> EventDay:
+    return db.get_or_404(EventDay, day_id)
+
+
+@bp.route("/")
+@requires_role("staff")
+def index():
+    """Choose the event day: today's first, then the coming and the last few."""
+    today = today_jst()
+    days = db.session.execute(
+        select(EventDay, Event)
+        .join(Event)
+        .where(
+            EventDay.day >= today - timedelta(days=7),
+            EventDay.day <= today + timedelta(days=30),
+            Event.status != "cancelled",
+        )
+        .order_by(EventDay.day, Event.title)
+    ).all()
+    return render_template("desk/index.html", days=days, today=today)
+
+
+@bp.route("/<int:day_id>")
+@requires_role("staff")
+def show(day_id: int):
+    day = _get_day_or_404(day_id)
+    return render_template(
+        "desk/show.html",
+        day=day,
+        event=day.event,
+        today=today_jst(),
+        form=CheckInForm(),
+        quick_form=QuickSupporterForm(categories=list_categories(active_only=True)),
+        confirm_form=ConfirmForm(),
+        totals=compute_totals(day_id=day.id),
+        walk_ins=walk_in_counts(day.id),
+        recent=[_attendance_json(a) for a in recent_check_ins(day.id)],
+        roles=role_labels(),
+        groups=group_labels(),
+    )
+
+
+def _supporter_json(supporter: Supporter) -> dict:
+    return {
+        "id": supporter.id,
+        "name": supporter.full_name,
+        "kana": supporter.full_kana,
+        "number": supporter.registration_number,
+        "residence": residence_label(supporter.residence),
+    }
+
+
+def _attendance_json(attendance) -> dict:
+    return {
+        "id": attendance.id,
+        "time": format_time(attendance.checked_in_at),
+        "role": str(role_labels().get(attendance.role, attendance.role)),
+        "supporter": _supporter_json(attendance.supporter),
+        "undo_url": url_for(
+            "events.undo",
+            event_id=attendance.event_day.event_id,
+            attendance_id=attendance.id,
+        ),
+    }
+
+
+def _answer(day: EventDay, result: str, message: str, status: int = 200, **extra):
+    """The desk's answer: JSON with the running totals, or a flash and redirect."""
+    if wants_json():
+        body = {"result": result, "message": message, **extra}
+        body["totals"] = compute_totals(day_id=day.id).as_dict()
+        body["walk_ins"] = walk_in_counts(day.id)
+        return jsonify(body), status
+    flash(
+        message,
+        {"checked_in": "success", "counted": "success", "already": "warning"}.get(
+            result, "danger"
+        ),
+    )
+    return redirect(url_for("desk.show", day_id=day.id))
+
+
+@bp.route("/<int:day_id>/check-in", methods=["POST"])
+@requires_role("staff")
+def check_in_view(day_id: int):
+    day = _get_day_or_404(day_id)
+    form = CheckInForm()
+    if not form.validate_on_submit():
+        return _answer(day, "invalid", _("The input could not be read."), 400)
+    role = form.role.data if form.role.data in ATTENDANCE_ROLES else "participant"
+    if day.event.status == "cancelled":
+        return _answer(day, "cancelled", _("This event is cancelled."), 409)
+    if form.supporter_id.data and form.supporter_id.data.isdigit():
+        supporter = db.session.get(Supporter, int(form.supporter_id.data))
+        method = "search"
+    else:
+        match = find_by_code(form.code.data or "")
+        supporter, method = match.supporter, match.method
+    if supporter is None:
+        text = (form.code.data or "").strip()
+        candidates = search_candidates(text) if text else []
+        if not candidates:
+            return _answer(
+                day, "not_found",
+                _("Nobody found for “%(text)s”.", text=text[:40]),
+            )  # fmt: skip
+        times = checked_in_at(day.id, [c.id for c in candidates])
+        return _answer(
+            day, "choose",
+            _("%(count)s found. Press the number key to check in.", count=len(candidates)),
+            candidates=[
+                {**_supporter_json(c), "checked_in_at": format_time(times.get(c.id))}
+                for c in candidates
+            ],
+        )  # fmt: skip
+    if supporter.is_withdrawn:
+        return _answer(
+            day, "withdrawn",
+            _("%(name)s (%(number)s) has withdrawn. Not checked in.",
+              name=supporter.full_name, number=supporter.registration_number),
+            supporter=_supporter_json(supporter),
+        )  # fmt: skip
+    result = check_in(day, supporter, role, method, current_user)
+    if result.created:
+        mark_held(day.event)
+    db.session.commit()
+    attendance = _attendance_json(result.attendance)
+    if result.created:
+        return _answer(
+            day, "checked_in",
+            _("Checked in: %(name)s", name=supporter.full_name),
+            supporter=_supporter_json(supporter), attendance=attendance,
+        )  # fmt: skip
+    return _answer(
+        day, "already",
+        _("Already checked in at %(time)s. Not counted again.", time=attendance["time"]),
+        supporter=_supporter_json(supporter), attendance=attendance,
+    )  # fmt: skip
+
+
+@bp.route("/<int:day_id>/register", methods=["POST"])
+@requires_role("staff")
+def register(day_id: int):
+    """Register a new Liker at the desk and check them in, in one step."""
+    day = _get_day_or_404(day_id)
+    form = QuickSupporterForm(categories=list_categories(active_only=True))
+    if not form.validate_on_submit():
+        errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        if wants_json():
+            return jsonify(
+                result="invalid",
+                message=_("Please correct the fields marked in red. Nothing was saved yet."),
+                errors=errors,
+            ), 422  # fmt: skip
+        for messages in errors.values():
+            for message in messages:
+                flash(message, "danger")
+        return redirect(url_for("desk.show", day_id=day.id))
+    channel_id = db.session.scalar(
+        select(Channel.id).where(Channel.name == DESK_CHANNEL)
+    )
+    supporter = register_supporter(form.to_data(channel_id), current_user, "desk")
+    result = check_in(day, supporter, "participant", "new", current_user)
+    mark_held(day.event)
+    db.session.commit()
+    return _answer(
+        day, "checked_in",
+        _("Registered as No. %(number)s and checked in: %(name)s",
+          number=supporter.registration_number, name=supporter.full_name),
+        supporter=_supporter_json(supporter),
+        attendance=_attendance_json(result.attendance),
+        new=True,
+    )  # fmt: skip
+
+
+@bp.route("/<int:day_id>/walk-ins", methods=["POST"])
+@requires_role("staff")
+def walk_ins(day_id: int):
+    day = _get_day_or_404(day_id)
+    group = request.form.get("group")
+    delta = request.form.get("delta", type=int)
+    if (
+        not ConfirmForm().validate_on_submit()
+        or group not in GUEST_GROUPS
+        or delta not in (1, -1)
+    ):
+        return _answer(day, "invalid", _("The input could not be read."), 400)
+    count = change_walk_ins(day, group, delta)
+    db.session.commit()
+    return _answer(
+        day, "counted",
+        _("%(group)s: %(count)s", group=group_labels()[group], count=count),
+    )  # fmt: skip
+
+
+@bp.route("/<int:day_id>/status")
+@requires_role("staff")
+def status(day_id: int):
+    """Running totals and the latest check-ins, for desks to stay in step."""
+    day = _get_day_or_404(day_id)
+    return jsonify(
+        totals=compute_totals(day_id=day.id).as_dict(),
+        walk_ins=walk_in_counts(day.id),
+        recent=[_attendance_json(a) for a in recent_check_ins(day.id)],
+    )

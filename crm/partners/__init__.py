@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("partners", __name__, url_prefix="/partners")
