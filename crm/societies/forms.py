@@ -59,11 +59,13 @@ class MembershipForm(FlaskForm):
     registration_number = StringField(
         _l("Registration number"), validators=[Optional(), Length(max=32)], **TEXT
     )
+    # Checked in the view: the form on a Liker's page sends it, the one on a
+    # society's page does not.
     society_id = SelectField(
-        _l("Hometown society"), coerce=int, validators=[Optional()]
+        _l("Hometown society"), coerce=int, validate_choice=False, default=0
     )
     supporter_id = HiddenField()
-    role = SelectField(_l("Role"))
+    role = SelectField(_l("Role"), default="member")
     since = FlexibleDateField(_l("Member since"), validators=[Optional()])
 
     def __init__(self, *args, societies=(), **kwargs):
