@@ -6,7 +6,7 @@ societies in Sapporo and Tokyo.
 """
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, insert, select
 
@@ -135,7 +135,8 @@ def _attend(rng, day: EventDay, location: str, in_town: list, others: list) -> i
             else others
         )
         chosen.add(rng.choice(pool))
-    start = utcnow() - timedelta(days=(today_jst() - day.day).days)
+    # Doors open at 10:00 in Japan (01:00 UTC); one arrival a minute or so.
+    start = datetime.combine(day.day, time(1, 0))
     rows = [
         {
             "event_day_id": day.id, "supporter_id": supporter_id,

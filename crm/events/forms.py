@@ -164,7 +164,7 @@ class GuestForm(FlaskForm):
 
 
 class RoleForm(FlaskForm):
-    role = SelectField(_l("Role"))
+    role = SelectField(_l("Role at the event"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -176,7 +176,7 @@ class CheckInForm(FlaskForm):
 
     code = StringField(validators=[Optional(), Length(max=500)])
     supporter_id = HiddenField()
-    role = SelectField(_l("Role"), default="participant")
+    role = SelectField(_l("Role at the event"), default="participant")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -73,5 +73,5 @@ class MembershipForm(FlaskForm):
         labels = membership_role_labels()
         self.role.choices = choices((key, labels[key]) for key in MEMBERSHIP_ROLES)
         self.society_id.choices = choices(
-            [(0, "—")] + [(s.id, s.name) for s in societies]
+            [(0, _l("Choose a society"))] + [(s.id, s.name) for s in societies]
         )

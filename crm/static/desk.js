@@ -15,9 +15,11 @@
   const quickForm = document.getElementById("quick-form");
   const recent = document.getElementById("recent");
   const sound = document.getElementById("sound");
+  const readyMessage = result.querySelector(".result-message").textContent;
   let candidates = [];
   let highlighted = 0;
   let busy = false;
+  let pending = false; // an Enter that came while the previous scan was still on its way
 
   // --- keeping the focus on the scan input ---------------------------------
   function refocus() {
@@ -31,6 +33,10 @@
   document.addEventListener("click", (event) => {
     if (!event.target.closest("input, select, textarea, summary, #quick")) setTimeout(refocus, 0);
   });
+  // The role and the sound are set with the mouse between scans: the next card must
+  // still reach the scan input, not the select or the checkbox.
+  role.addEventListener("change", () => input.focus());
+  sound.addEventListener("change", () => input.focus());
 
   // --- talking to the server -----------------------------------------------
   async function post(url, data) {
@@ -120,7 +126,7 @@
     while (recent.children.length > 8) recent.lastElementChild.remove();
   }
 
-  function render(body) {
+  function render(body, query) {
     const style = STYLES[body.result] || "error";
     const person = body.supporter;
     const name = person ? person.name : "";
@@ -129,21 +135,25 @@
     beep(style === "ok" ? "ok" : style === "already" ? "already" : style === "error" ? "error" : "");
     updateTotals(body.totals);
     if (body.result === "checked_in") addRecent(body.attendance);
-    showCandidates(body.result === "choose" ? body.candidates : []);
+    showCandidates(body.result === "choose" ? body.candidates : [], query);
   }
 
   // --- candidates from a name search: one key picks one --------------------
-  function showCandidates(list) {
+  function showCandidates(list, query) {
     candidates = list || [];
     highlighted = 0;
-    // Enter on the same text again picks the highlighted person rather than searching.
-    candidatesList.dataset.query = input.value;
+    // Digits and Enter pick a person only while the input still holds this search:
+    // once anything else is typed (or scanned), they are ordinary characters again.
+    candidatesList.dataset.query = candidates.length ? query : "";
     candidatesList.replaceChildren();
     candidatesList.hidden = candidates.length === 0;
     candidates.forEach((person, index) => {
       const item = document.createElement("li");
-      item.className = "list-group-item list-group-item-action d-flex justify-content-between align-items-center";
+      item.className = "list-group-item list-group-item-action d-flex align-items-center gap-3";
       item.dataset.index = index;
+      const key = document.createElement("kbd"); // the key that picks this person
+      key.className = "desk-key";
+      key.textContent = index + 1;
       const text = document.createElement("span");
       const kana = document.createElement("span");
       kana.className = "small text-muted d-block";
@@ -152,10 +162,10 @@
       nameLine.className = "fs-5";
       nameLine.textContent = `${person.name}　${person.number}　${person.residence}`;
       text.append(kana, nameLine);
-      item.append(text);
+      item.append(key, text);
       if (person.checked_in_at) {
         const badge = document.createElement("span");
-        badge.className = "badge text-bg-warning";
+        badge.className = "badge text-bg-warning ms-auto";
         badge.textContent = desk.dataset.alreadyLabel.replace("{time}", person.checked_in_at);
         item.append(badge);
       }
@@ -178,21 +188,40 @@
   }
 
   // --- scanning --------------------------------------------------------------
+  // The input is emptied as soon as a scan is sent, so that the next card can be
+  // scanned at once; a name search comes back selected (typing replaces it).
+  function restore(text) {
+    if (input.value !== "") return; // the next card is already being typed
+    input.value = text;
+    input.select();
+  }
+
   async function submitScan() {
-    if (busy) return;
+    if (busy) {
+      pending = true;
+      return;
+    }
     if (!chosenId.value && !input.value.trim()) return;
     busy = true;
     const data = new FormData(form);
+    const sent = input.value;
+    input.value = "";
     try {
       const { body } = await post(desk.dataset.checkInUrl, data);
-      render(body);
-      if (body.result !== "choose") input.value = "";
+      if (body.result === "choose") restore(sent);
+      render(body, sent);
     } catch (error) {
+      restore(sent);
+      showCandidates([]);
       failed();
     } finally {
       chosenId.value = "";
       busy = false;
       input.focus();
+      if (pending) {
+        pending = false;
+        submitScan();
+      }
     }
   }
 
@@ -201,9 +230,18 @@
     submitScan();
   });
 
+  input.addEventListener("input", () => {
+    if (candidates.length && input.value !== candidatesList.dataset.query) showCandidates([]);
+  });
+
   input.addEventListener("keydown", (event) => {
     if (event.altKey || event.ctrlKey || event.metaKey || event.isComposing) return;
     if (!candidates.length) return;
+    if (busy && (/^[1-9]$/.test(event.key) || event.key === "Enter")) {
+      event.preventDefault(); // a second press while the first pick is on its way
+      return;
+    }
+    if (input.value !== candidatesList.dataset.query) return;
     if (/^[1-9]$/.test(event.key)) {
       event.preventDefault();
       choose(Number(event.key) - 1);
@@ -211,7 +249,7 @@
       event.preventDefault();
       const step = event.key === "ArrowDown" ? 1 : -1;
       highlight((highlighted + step + candidates.length) % candidates.length);
-    } else if (event.key === "Enter" && candidatesList.dataset.query === input.value) {
+    } else if (event.key === "Enter") {
       event.preventDefault();
       choose(highlighted);
     }
@@ -220,8 +258,7 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       if (!quick.hidden) closeQuick();
-      input.value = "";
-      showCandidates([]);
+      clearSearch();
       input.focus();
       return;
     }
@@ -279,13 +316,22 @@
   });
 
   // --- new Liker at the desk -------------------------------------------------
+  function clearSearch() {
+    input.value = "";
+    showCandidates([]);
+    if (result.classList.contains("result-choose")) show("idle", readyMessage, "", "");
+  }
+
   function openQuick() {
     quick.hidden = false;
-    showCandidates([]);
-    quickForm.querySelector("input[type=text], input:not([type=hidden])").focus();
+    clearSearch();
+    quickForm.querySelector("input[type=text], input:not([type=hidden])").focus({ preventScroll: true });
+    // The whole form on screen where it fits (a laptop), else from its top (a phone).
+    quick.scrollIntoView({ block: quick.offsetHeight < window.innerHeight ? "nearest" : "start" });
   }
   function closeQuick() {
     quick.hidden = true;
+    window.scrollTo(0, 0); // back to the scan input and the result
     input.focus();
   }
   document.getElementById("quick-open").addEventListener("click", openQuick);
