@@ -385,6 +385,11 @@
       if (!response.ok || response.redirected) return;
       const body = await response.json();
       updateTotals(body.totals);
+      // The server's list wins: check-ins undone at another desk disappear here too.
+      const current = new Set(body.recent.map((attendance) => String(attendance.id)));
+      recent.querySelectorAll("li[data-id]").forEach((item) => {
+        if (!current.has(item.dataset.id)) item.remove();
+      });
       body.recent.slice().reverse().forEach(addRecent);
     } catch (error) {
       /* the next tick tries again */
