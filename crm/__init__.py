@@ -5,7 +5,6 @@ import os
 
 from flask import Flask, g, render_template, request, session
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from crm import config as crm_config
 from crm.database import init_database, sqlite_url_for
@@ -103,7 +102,9 @@ def register_request_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
-        if current_user.is_authenticated and request.endpoint not in (
+        # The session, not current_user: after the request's commit, reading the
+        # user would open a new transaction (on SQLite, a second write lock).
+        if "_user_id" in session and request.endpoint not in (
             None,
             "static",
             "bootstrap.static",

@@ -6,10 +6,11 @@ redirect when the browser posts the form itself.
 
 from datetime import timedelta
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from crm.auth.permissions import requires_role
 from crm.desk import bp
@@ -38,7 +39,10 @@ DESK_CHANNEL = "イベント会場"
 
 
 def _get_day_or_404(day_id: int) -> EventDay:
-    return db.get_or_404(EventDay, day_id)
+    day = db.session.get(EventDay, day_id, options=[joinedload(EventDay.event)])
+    if day is None:
+        abort(404)
+    return day
 
 
 @bp.route("/")
@@ -104,12 +108,18 @@ def _attendance_json(attendance) -> dict:
 
 
 def _answer(day: EventDay, result: str, message: str, status: int = 200, **extra):
-    """The desk's answer: JSON with the running totals, or a flash and redirect."""
+    """The desk's answer: JSON with the running totals, or a flash and redirect.
+
+    Commits the request's changes. The answer is put together first, inside the
+    transaction, so that nothing has to be read again after the commit.
+    """
     if wants_json():
         body = {"result": result, "message": message, **extra}
         body["totals"] = compute_totals(day_id=day.id).as_dict()
         body["walk_ins"] = walk_in_counts(day.id)
+        db.session.commit()
         return jsonify(body), status
+    db.session.commit()
     flash(
         message,
         {"checked_in": "success", "counted": "success", "already": "warning"}.get(
@@ -162,7 +172,6 @@ def check_in_view(day_id: int):
     result = check_in(day, supporter, role, method, current_user)
     if result.created:
         mark_held(day.event)
-    db.session.commit()
     attendance = _attendance_json(result.attendance)
     if result.created:
         return _answer(
@@ -201,7 +210,6 @@ def register(day_id: int):
     supporter = register_supporter(form.to_data(channel_id), current_user, "desk")
     result = check_in(day, supporter, "participant", "new", current_user)
     mark_held(day.event)
-    db.session.commit()
     return _answer(
         day, "checked_in",
         _("Registered as No. %(number)s and checked in: %(name)s",
@@ -225,7 +233,6 @@ def walk_ins(day_id: int):
     ):
         return _answer(day, "invalid", _("The input could not be read."), 400)
     count = change_walk_ins(day, group, delta)
-    db.session.commit()
     return _answer(
         day, "counted",
         _("%(group)s: %(count)s", group=group_labels()[group], count=count),
