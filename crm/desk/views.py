@@ -116,7 +116,6 @@ def _answer(day: EventDay, result: str, message: str, status: int = 200, **extra
     if wants_json():
         body = {"result": result, "message": message, **extra}
         body["totals"] = compute_totals(day_id=day.id).as_dict()
-        body["walk_ins"] = walk_in_counts(day.id)
         db.session.commit()
         return jsonify(body), status
     db.session.commit()
@@ -246,6 +245,5 @@ def status(day_id: int):
     day = _get_day_or_404(day_id)
     return jsonify(
         totals=compute_totals(day_id=day.id).as_dict(),
-        walk_ins=walk_in_counts(day.id),
         recent=[_attendance_json(a) for a in recent_check_ins(day.id)],
     )

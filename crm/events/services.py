@@ -115,15 +115,17 @@ def check_in(
             method=method,
         )
         .on_conflict_do_nothing(index_elements=["event_day_id", "supporter_id"])
-        .returning(Attendance.id)
+        .returning(Attendance)
     )
-    new_id = db.session.execute(statement).scalar_one_or_none()
+    attendance = db.session.scalars(statement).one_or_none()
+    if attendance is not None:
+        return CheckInResult(created=True, attendance=attendance)
     attendance = db.session.scalars(
         select(Attendance).where(
             Attendance.event_day_id == day.id, Attendance.supporter_id == supporter.id
         )
     ).one()
-    return CheckInResult(created=new_id is not None, attendance=attendance)
+    return CheckInResult(created=False, attendance=attendance)
 
 
 def undo_check_in(attendance: Attendance, user=None) -> None:
