@@ -35,6 +35,7 @@ EXPECTED_ROLES = {
     "events.delete_guest": "staff",
     "events.undo": "staff",
     "events.attendance_role": "staff",
+    "events.delete": "staff",
     "desk.index": "staff",
     "desk.show": "staff",
     "desk.check_in_view": "staff",

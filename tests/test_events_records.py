@@ -304,3 +304,28 @@ def test_demo_data_creates_events_with_attendance_societies_and_partners(app):
         assert db.session.query(SocietyMembership).count() > 0
         themed = db.session.query(Event).filter(Event.theme_id.is_not(None)).count()
         assert themed >= 10
+
+
+def test_an_event_made_by_mistake_can_be_deleted_but_not_one_with_attendance(
+    app, signed_in
+):
+    with app.test_request_context():
+        empty = make_event(title="間違えて作ったイベント")
+        held = make_event(title="写真展")
+        check_in(held.days[0], make_supporter())
+        db.session.commit()
+        empty_id, held_id = empty.id, held.id
+    staff = signed_in("staff")
+    refused = staff.post_form(
+        f"/events/{held_id}/delete", token_from=f"/events/{held_id}/edit",
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "削除できません" in refused.get_data(as_text=True)
+    deleted = staff.post_form(
+        f"/events/{empty_id}/delete", token_from=f"/events/{empty_id}/edit",
+        follow_redirects=True,
+    )  # fmt: skip
+    assert "間違えて作ったイベント を削除しました" in deleted.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Event, empty_id) is None
+        assert db.session.get(Event, held_id) is not None

@@ -76,6 +76,14 @@ def save_event(event: Event | None, data: EventData, user=None) -> Event:
     return event
 
 
+def delete_event(event: Event, user=None) -> None:
+    """Remove an event made by mistake; one with any record of attendance stays."""
+    if any(_day_has_records(day.id) for day in event.days):
+        raise EventError("has records")
+    record_event("delete", "event", event.id, user=user)
+    db.session.delete(event)
+
+
 def _day_has_records(day_id: int) -> bool:
     return db.session.scalar(
         select(

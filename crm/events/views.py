@@ -1,4 +1,5 @@
 from flask import (
+    abort,
     current_app,
     flash,
     jsonify,
@@ -41,6 +42,7 @@ from crm.events.services import (
     EventError,
     add_guest,
     change_role,
+    delete_event,
     remove_guest,
     save_event,
     set_walk_ins,
@@ -162,7 +164,30 @@ def _save(event, form: EventForm):
             _("Please correct the fields marked in red. Nothing was saved yet."),
             "danger",
         )
-    return render_template("events/form.html", form=form, event=event)
+    return render_template(
+        "events/form.html", form=form, event=event, delete_form=ConfirmForm()
+    )
+
+
+@bp.route("/<int:event_id>/delete", methods=["POST"])
+@requires_role("staff")
+def delete(event_id: int):
+    event = get_event_or_404(event_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        delete_event(event, current_user)
+    except EventError:
+        db.session.rollback()
+        flash(
+            _("This event has attendance records, so it cannot be deleted. "
+              "Set its status to cancelled instead."),
+            "danger",
+        )  # fmt: skip
+        return redirect(url_for("events.show", event_id=event_id))
+    db.session.commit()
+    flash(_("Deleted %(title)s.", title=event.title), "success")
+    return redirect(url_for("events.index"))
 
 
 @bp.route("/<int:event_id>/days/<int:day_id>/sheet")
