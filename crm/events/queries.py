@@ -5,7 +5,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from flask import abort
-from sqlalchemy import and_, case, distinct, func, literal_column, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    distinct,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.orm import joinedload, selectinload
 
 from crm.admin.services import get_settings
@@ -170,18 +180,28 @@ class Totals:
         return values
 
 
-def _days_condition(event_id: int | None, day_id: int | None):
-    if day_id is not None:
-        return EventDay.id == day_id
-    return EventDay.event_id == event_id
+def _totals_statement(scope: str) -> Select:
+    """One SELECT for every figure of an event ("event") or a day ("day").
 
+    Built once per scope with a bound :key, so the desk, which asks after every
+    scan, pays neither the statement construction nor extra round trips.
+    """
+    key = bindparam("key", type_=Integer)
 
-def compute_totals(event_id: int | None = None, day_id: int | None = None) -> Totals:
-    """Totals for one event (all its days) or for one day: three aggregate queries."""
-    where = _days_condition(event_id, day_id)
+    def on_days(column):
+        if scope == "day":
+            return column == key
+        return column.in_(select(EventDay.id).where(EventDay.event_id == key))
+
+    def group_total(model, group: str, value):
+        condition = [on_days(model.event_day_id), model.group == group]
+        if model is Guest:
+            condition.append(Guest.supporter_id.is_(None))  # not yet a Liker
+        return select(func.coalesce(value, 0)).where(*condition).scalar_subquery()
+
     in_town = Supporter.residence == "in_town"
     outside = Supporter.residence.in_(OUTSIDE_TOWN)
-    likers = db.session.execute(
+    return (
         select(
             func.count(Attendance.id),
             func.count(distinct(Attendance.supporter_id)),
@@ -189,39 +209,39 @@ def compute_totals(event_id: int | None = None, day_id: int | None = None) -> To
             func.count(case((outside, 1))),
             func.count(distinct(case((in_town, Attendance.supporter_id)))),
             func.count(distinct(case((outside, Attendance.supporter_id)))),
+            group_total(WalkInCount, "citizen", func.sum(WalkInCount.count)),
+            group_total(WalkInCount, "visitor", func.sum(WalkInCount.count)),
+            group_total(Guest, "citizen", func.count(Guest.id)),
+            group_total(Guest, "visitor", func.count(Guest.id)),
         )
         .select_from(Attendance)
-        .join(EventDay, EventDay.id == Attendance.event_day_id)
         .join(Supporter, Supporter.id == Attendance.supporter_id)
-        .where(where)
-    ).one()
-    totals = Totals(
-        liker_participations=likers[0],
-        unique_likers=likers[1],
-        likers_in_town=likers[2],
-        likers_outside=likers[3],
-        likers_unknown=likers[0] - likers[2] - likers[3],
-        unique_likers_in_town=likers[4],
-        unique_likers_outside=likers[5],
+        .where(on_days(Attendance.event_day_id))
     )
-    walk_ins = db.session.execute(
-        select(WalkInCount.group, func.sum(WalkInCount.count))
-        .join(EventDay, EventDay.id == WalkInCount.event_day_id)
-        .where(where)
-        .group_by(WalkInCount.group)
-    ).all()
-    guests = db.session.execute(
-        select(Guest.group, func.count(Guest.id))
-        .join(EventDay, EventDay.id == Guest.event_day_id)
-        .where(where, Guest.supporter_id.is_(None))
-        .group_by(Guest.group)
-    ).all()
-    for group, count in [*walk_ins, *guests]:
-        if group == "citizen":
-            totals.citizens += int(count or 0)
-        elif group == "visitor":
-            totals.visitors += int(count or 0)
-    return totals
+
+
+_TOTALS = {scope: _totals_statement(scope) for scope in ("event", "day")}
+
+
+def compute_totals(event_id: int | None = None, day_id: int | None = None) -> Totals:
+    """Totals for one event (all its days) or for one day, in one aggregate query."""
+    if day_id is not None:
+        row = db.session.execute(_TOTALS["day"], {"key": day_id}).one()
+    else:
+        row = db.session.execute(_TOTALS["event"], {"key": event_id}).one()
+    (participations, unique, in_town, outside, unique_in_town, unique_outside,
+     walk_in_citizens, walk_in_visitors, guest_citizens, guest_visitors) = row  # fmt: skip
+    return Totals(
+        liker_participations=participations,
+        unique_likers=unique,
+        likers_in_town=in_town,
+        likers_outside=outside,
+        likers_unknown=participations - in_town - outside,
+        unique_likers_in_town=unique_in_town,
+        unique_likers_outside=unique_outside,
+        citizens=int(walk_in_citizens) + int(guest_citizens),
+        visitors=int(walk_in_visitors) + int(guest_visitors),
+    )
 
 
 def walk_in_counts(day_id: int) -> dict[str, int]:
