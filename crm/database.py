@@ -1,5 +1,10 @@
 """Database engine set-up: SQLite durability and locking, shared helpers."""
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 from flask import Flask, g, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -41,10 +46,57 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
+    writers = WriterQueue.for_database(engine.url.database)
+
     @event.listens_for(engine, "begin")
     def begin(connection):
-        mode = "IMMEDIATE" if wants_write_lock() else "DEFERRED"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if wants_write_lock():
+            writers.enter(connection.connection.info)
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN DEFERRED")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def end(connection):
+        writers.leave(connection.connection.info)
+
+    @event.listens_for(engine.pool, "checkin")
+    def returned(_dbapi_connection, record):
+        writers.leave(record.info)  # in case a transaction ended without either event
+
+
+class WriterQueue:
+    """Writers of one SQLite file wait in line on an OS file lock, across processes.
+
+    SQLite itself lets a blocked writer sleep and poll (1, 2, 5 … 100 ms); with
+    several gunicorn workers that adds long tails at a busy desk. flock() wakes the
+    next writer as soon as the previous one is done. Each pool connection has its
+    own open file, so threads of one process queue too. The kernel drops the lock
+    of a killed process. Where fcntl is missing (Windows), SQLite's own waiting stays.
+    """
+
+    def __init__(self, path: str | None):
+        self.path = path
+
+    @classmethod
+    def for_database(cls, database: str | None) -> "WriterQueue":
+        if fcntl is None or not database or database == ":memory:":
+            return cls(None)
+        return cls(f"{database}.writers")
+
+    def enter(self, info: dict) -> None:
+        if self.path is None:
+            return
+        handle = info.get("writer_lock")
+        if handle is None:
+            handle = info["writer_lock"] = open(self.path, "a+b")  # noqa: SIM115
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        info["writer_lock_held"] = True
+
+    def leave(self, info: dict) -> None:
+        if info.pop("writer_lock_held", False):
+            fcntl.flock(info["writer_lock"].fileno(), fcntl.LOCK_UN)
 
 
 def init_database(app: Flask) -> None:

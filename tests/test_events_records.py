@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from crm.events.models import Event, EventDay
-from crm.events.queries import compute_totals
+from crm.events.queries import compute_totals, desk_counts
 from crm.events.services import (
     EventData,
     EventError,
@@ -88,6 +88,13 @@ def test_totals_match_an_independent_count(ctx):
         day_totals = compute_totals(day_id=day.id)
         assert day_totals.liker_participations == len(on_day)
         assert day_totals.unique_likers == len(on_day)  # once per day at most
+        # The desk's cheap running figures agree with the full totals.
+        assert desk_counts(day.id) == {
+            "liker_participations": day_totals.liker_participations,
+            "citizens": day_totals.citizens,
+            "visitors": day_totals.visitors,
+            "participations": day_totals.participations,
+        }
 
 
 def test_an_event_day_with_check_ins_cannot_be_removed(ctx):

@@ -20,11 +20,10 @@ from crm.events.forms import CheckInForm, group_labels, role_labels
 from crm.events.models import ATTENDANCE_ROLES, GUEST_GROUPS, Event, EventDay
 from crm.events.queries import (
     checked_in_at,
-    compute_totals,
+    desk_counts,
     find_by_code,
     recent_check_ins,
     search_candidates,
-    walk_in_counts,
 )
 from crm.events.services import change_walk_ins, check_in, mark_held
 from crm.events.views import wants_json
@@ -76,8 +75,7 @@ def show(day_id: int):
         form=CheckInForm(),
         quick_form=QuickSupporterForm(categories=list_categories(active_only=True)),
         confirm_form=ConfirmForm(),
-        totals=compute_totals(day_id=day.id),
-        walk_ins=walk_in_counts(day.id),
+        totals=desk_counts(day.id),
         recent=[_attendance_json(a) for a in recent_check_ins(day.id)],
         roles=role_labels(),
         groups=group_labels(),
@@ -116,7 +114,7 @@ def _answer(day: EventDay, result: str, message: str, status: int = 200, **extra
     """
     if wants_json():
         body = {"result": result, "message": message, **extra}
-        body["totals"] = compute_totals(day_id=day.id).as_dict()
+        body["totals"] = desk_counts(day.id)
         db.session.commit()
         return jsonify(body), status
     db.session.commit()
@@ -271,6 +269,6 @@ def status(day_id: int):
     """Running totals and the latest check-ins, for desks to stay in step."""
     day = _get_day_or_404(day_id)
     return jsonify(
-        totals=compute_totals(day_id=day.id).as_dict(),
+        totals=desk_counts(day.id),
         recent=[_attendance_json(a) for a in recent_check_ins(day.id)],
     )

@@ -170,15 +170,6 @@ class Totals:
     def outside(self) -> int:
         return self.likers_outside + self.visitors
 
-    def as_dict(self) -> dict:
-        values = dict(self.__dict__)
-        values.update(
-            participations=self.participations,
-            in_town=self.in_town,
-            outside=self.outside,
-        )
-        return values
-
 
 def _totals_statement(scope: str) -> Select:
     """One SELECT for every figure of an event ("event") or a day ("day").
@@ -242,6 +233,49 @@ def compute_totals(event_id: int | None = None, day_id: int | None = None) -> To
         citizens=int(walk_in_citizens) + int(guest_citizens),
         visitors=int(walk_in_visitors) + int(guest_visitors),
     )
+
+
+def _desk_counts_statement() -> Select:
+    key = bindparam("key", type_=Integer)
+
+    def group_total(model, group: str, value):
+        condition = [model.event_day_id == key, model.group == group]
+        if model is Guest:
+            condition.append(Guest.supporter_id.is_(None))
+        return select(func.coalesce(value, 0)).where(*condition).scalar_subquery()
+
+    return select(
+        select(func.count())
+        .select_from(Attendance)
+        .where(Attendance.event_day_id == key)
+        .scalar_subquery(),
+        group_total(WalkInCount, "citizen", func.sum(WalkInCount.count)),
+        group_total(WalkInCount, "visitor", func.sum(WalkInCount.count)),
+        group_total(Guest, "citizen", func.count(Guest.id)),
+        group_total(Guest, "visitor", func.count(Guest.id)),
+    )
+
+
+_DESK_COUNTS = _desk_counts_statement()
+
+
+def desk_counts(day_id: int) -> dict[str, int]:
+    """The running figures a desk shows after every scan, without touching supporters.
+
+    Read from the day's own rows only (the unique index on attendances answers the
+    count), so the answer costs the same whatever the size of the registry.
+    """
+    likers, walk_in_citizens, walk_in_visitors, guest_citizens, guest_visitors = (
+        db.session.execute(_DESK_COUNTS, {"key": day_id}).one()
+    )
+    citizens = int(walk_in_citizens) + int(guest_citizens)
+    visitors = int(walk_in_visitors) + int(guest_visitors)
+    return {
+        "liker_participations": likers,
+        "citizens": citizens,
+        "visitors": visitors,
+        "participations": likers + citizens + visitors,
+    }
 
 
 def walk_in_counts(day_id: int) -> dict[str, int]:

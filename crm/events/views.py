@@ -31,6 +31,7 @@ from crm.events.queries import (
     EventFilter,
     compute_totals,
     day_roster,
+    desk_counts,
     get_day_or_404,
     get_event_or_404,
     list_events,
@@ -262,7 +263,7 @@ def undo(event_id: int, attendance_id: int):
     db.session.commit()
     message = _("Check-in of %(name)s was undone.", name=supporter.full_name)
     if wants_json():
-        return jsonify(message=message, totals=compute_totals(day_id=day_id).as_dict())
+        return jsonify(message=message, totals=desk_counts(day_id))
     flash(message, "success")
     if request.form.get("next"):
         return redirect(safe_next(request.form["next"]))
