@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload
 from crm.auth.permissions import requires_role
 from crm.desk import bp
 from crm.desk.forms import QuickSupporterForm
-from crm.events.forms import CheckInForm, group_labels, role_labels
+from crm.events.forms import RoleForm, group_labels, role_labels
 from crm.events.models import ATTENDANCE_ROLES, GUEST_GROUPS, Event, EventDay
 from crm.events.queries import (
     checked_in_at,
@@ -72,7 +72,7 @@ def show(day_id: int):
         day=day,
         event=day.event,
         today=today_jst(),
-        form=CheckInForm(),
+        form=RoleForm(),
         quick_form=QuickSupporterForm(categories=list_categories(active_only=True)),
         confirm_form=ConfirmForm(),
         totals=desk_counts(day.id),

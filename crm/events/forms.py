@@ -1,7 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
@@ -165,18 +164,6 @@ class GuestForm(FlaskForm):
 
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role at the event"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.role.choices = _choices_from(role_labels(), ATTENDANCE_ROLES)
-
-
-class CheckInForm(FlaskForm):
-    """What the desk sends: the scanned or typed text, or a chosen Liker."""
-
-    code = StringField(validators=[Optional(), Length(max=500)])
-    supporter_id = HiddenField()
-    role = SelectField(_l("Role at the event"), default="participant")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
