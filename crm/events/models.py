@@ -1,4 +1,4 @@
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
@@ -27,7 +27,6 @@ EVENT_LOCATIONS = ("in_town", "outside", "online")
 ATTENDANCE_ROLES = ("participant", "volunteer", "speaker", "helper")
 # Participants who are not Likers are counted by group.
 GUEST_GROUPS = ("citizen", "visitor")
-CHECK_IN_METHODS = ("scan", "search", "number", "new", "manual", "import")
 
 event_partners = Table(
     "event_partners",
@@ -83,7 +82,6 @@ class EventDay(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     day: Mapped[date] = mapped_column(index=True)
-    starts_at: Mapped[time | None]
 
     event: Mapped[Event] = relationship(back_populates="days")
 
@@ -105,6 +103,7 @@ class Attendance(db.Model):
     role: Mapped[str] = mapped_column(String(20), default="participant")
     checked_in_at: Mapped[datetime] = mapped_column(default=utcnow)
     checked_in_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # How the Liker was found: scan, number, search, new (registered at the desk).
     method: Mapped[str] = mapped_column(String(20), default="manual")
 
     event_day: Mapped[EventDay] = relationship()

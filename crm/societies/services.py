@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from crm.audit.services import record_event
 from crm.database import upsert_insert
@@ -77,6 +78,7 @@ def list_memberships_of(supporter_id: int) -> list[SocietyMembership]:
             select(SocietyMembership)
             .join(Society)
             .where(SocietyMembership.supporter_id == supporter_id)
+            .options(contains_eager(SocietyMembership.society))
             .order_by(Society.name)
         )
     )
