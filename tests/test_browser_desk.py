@@ -147,6 +147,11 @@ def test_desk_checks_in_by_qr_kana_and_quick_registration_with_one_focused_input
     quick.get_by_label("名", exact=True).fill("髙子")
     quick.get_by_label("セイ（ふりがな）").fill("ヨシダ")
     quick.get_by_label("メイ（ふりがな）").fill("タカコ")
+    # The postal code fills in the address from the app's own data, as on the form.
+    quick.get_by_label("郵便番号").fill("1600022")
+    quick.get_by_label("郵便番号").press("Tab")
+    expect(quick.get_by_label("都道府県")).to_have_value("東京都")
+    expect(quick.get_by_label("市区町村")).to_have_value("新宿区")
     quick.get_by_label("本人が個人情報の取扱い（利用目的）に同意している").check()
     quick.get_by_role("button", name="登録して受付").click()
     expect(result).to_have_class(re.compile(r"\bresult-ok\b"))
@@ -186,6 +191,7 @@ def test_desk_checks_in_by_qr_kana_and_quick_registration_with_one_focused_input
             select(Supporter).where(Supporter.registration_number == "YL-00004")
         )
         assert [newcomer.family_name, newcomer.given_name] == ["𠮷田", "髙子"]
+        assert newcomer.residence == "outside_prefecture"  # 東京都新宿区
         db.session.remove()
 
     watch.assert_clean()

@@ -4,7 +4,7 @@
   const input = document.getElementById("postal_code");
   const button = document.getElementById("postal-button");
   const status = document.getElementById("postal-status");
-  if (!input || !button) return;
+  if (!input || !input.dataset.postalLookup) return;
 
   function digits(text) {
     return text.replace(/[０-９]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0)).replace(/\D/g, "");
@@ -36,7 +36,7 @@
     status.textContent = status.dataset.found;
   }
 
-  button.addEventListener("click", () => lookUp(true));
+  if (button) button.addEventListener("click", () => lookUp(true));
   input.addEventListener("change", () => lookUp(false));
 })();
 
