@@ -1,5 +1,7 @@
 """Database engine set-up: SQLite durability and locking, shared helpers."""
 
+import time
+
 try:
     import fcntl
 except ImportError:  # Windows
@@ -46,7 +48,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
-    writers = WriterQueue.for_database(engine.url.database)
+    writers = WriterQueue.for_database(engine.url.database, busy_timeout_ms / 1000)
 
     @event.listens_for(engine, "begin")
     def begin(connection):
@@ -56,14 +58,11 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         else:
             connection.exec_driver_sql("BEGIN DEFERRED")
 
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def end(connection):
-        writers.leave(connection.connection.info)
-
+    # Released when the connection goes back to the pool: after the COMMIT (or
+    # ROLLBACK) has run. SQLAlchemy's own commit event fires before it.
     @event.listens_for(engine.pool, "checkin")
     def returned(_dbapi_connection, record):
-        writers.leave(record.info)  # in case a transaction ended without either event
+        writers.leave(record.info)
 
 
 class WriterQueue:
@@ -74,25 +73,41 @@ class WriterQueue:
     next writer as soon as the previous one is done. Each pool connection has its
     own open file, so threads of one process queue too. The kernel drops the lock
     of a killed process. Where fcntl is missing (Windows), SQLite's own waiting stays.
+
+    Waiting is bounded like SQLite's own busy timeout: a writer that is still queued
+    then goes ahead to BEGIN IMMEDIATE, which waits out SQLite's timeout and fails
+    with "database is locked" rather than hanging behind, say, an idle flask shell.
     """
 
-    def __init__(self, path: str | None):
+    POLL_SECONDS = 0.002
+
+    def __init__(self, path: str | None, timeout: float = 5.0):
         self.path = path
+        self.timeout = timeout
 
     @classmethod
-    def for_database(cls, database: str | None) -> "WriterQueue":
+    def for_database(cls, database: str | None, timeout: float) -> "WriterQueue":
         if fcntl is None or not database or database == ":memory:":
             return cls(None)
-        return cls(f"{database}.writers")
+        return cls(f"{database}.writers", timeout)
 
     def enter(self, info: dict) -> None:
-        if self.path is None:
+        if self.path is None or info.get("writer_lock_held"):
             return
         handle = info.get("writer_lock")
         if handle is None:
             handle = info["writer_lock"] = open(self.path, "a+b")  # noqa: SIM115
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        info["writer_lock_held"] = True
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(self.POLL_SECONDS)
+            else:
+                info["writer_lock_held"] = True
+                return
 
     def leave(self, info: dict) -> None:
         if info.pop("writer_lock_held", False):

@@ -79,3 +79,43 @@ def test_page_views_read_without_queueing_for_the_write_lock(app):
         assert not wants_write_lock()
     with app.test_request_context("/likers/new", method="POST"):
         assert wants_write_lock()
+
+
+def test_sqlite_writers_queue_but_never_wait_forever(tmp_path):
+    """Writers line up on a file lock; one stuck writer cannot hang the others."""
+    import fcntl
+    import time
+
+    from crm.database import WriterQueue
+
+    queue = WriterQueue.for_database(str(tmp_path / "crm.sqlite3"), timeout=0.2)
+    first, second = {}, {}
+    queue.enter(first)
+    assert first["writer_lock_held"]
+    started = time.monotonic()
+    queue.enter(second)  # gives up after the timeout and lets SQLite decide
+    assert 0.2 <= time.monotonic() - started < 1.0
+    assert "writer_lock_held" not in second
+    queue.leave(first)
+    queue.enter(second)
+    assert second["writer_lock_held"]
+    # The lock is an OS lock on the file next to the database.
+    with open(tmp_path / "crm.sqlite3.writers", "a+b") as other:
+        try:
+            fcntl.flock(other.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            raise AssertionError("the file was not locked")
+        except BlockingIOError:
+            pass
+    queue.leave(second)
+
+
+def test_the_write_lock_is_released_only_after_the_commit(app):
+    """Released when the connection returns to the pool, after COMMIT has run."""
+    with app.test_request_context(method="POST"):
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("the writer queue is for SQLite")
+        connection = db.session.connection()
+        info = connection.connection.info
+        assert info.get("writer_lock_held")
+        db.session.commit()
+        assert not info.get("writer_lock_held")

@@ -111,7 +111,8 @@ def run_migrations_online():
                     )
 
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            # Never hand a connection with foreign keys off back to the pool.
+            connection.invalidate()
 
 
 if context.is_offline_mode():
