@@ -155,6 +155,15 @@ def test_withdrawn_likers_unknown_codes_and_cancelled_events_are_not_counted(
     cancelled = staff_desk.scan(desk["hanako"][1])
     assert cancelled.status_code == 409
     assert cancelled.get_json()["message"] == "このイベントは中止です。"
+    # Neither walk-ins nor new registrations are counted for a cancelled event.
+    assert (
+        staff_desk.post_desk("walk-ins", group="citizen", delta="1").status_code == 409
+    )
+    newcomer = staff_desk.post_desk(
+        "register", family_name="新", given_name="人", family_name_kana="シン",
+        given_name_kana="ジン", privacy_consent="y",
+    )  # fmt: skip
+    assert newcomer.status_code == 409
     assert attendance_count(app, desk["day_id"]) == 0
 
 

@@ -16,6 +16,7 @@ from crm.events.services import (
     check_in,
     convert_guest,
     save_event,
+    undo_check_in,
 )
 from crm.extensions import db
 from crm.societies.services import SocietyData, add_member, save_society
@@ -336,3 +337,57 @@ def test_an_event_made_by_mistake_can_be_deleted_but_not_one_with_attendance(
     with app.app_context():
         assert db.session.get(Event, empty_id) is None
         assert db.session.get(Event, held_id) is not None
+
+
+def test_saving_counts_on_the_event_page_keeps_what_a_desk_counted_meanwhile(
+    app, signed_in
+):
+    with app.test_request_context():
+        event = make_event()
+        day = event.days[0]
+        change_walk_ins(day, "citizen", 1)
+        db.session.commit()
+        event_id, day_id = event.id, day.id
+    staff = signed_in("staff")
+    page = staff.get(f"/events/{event_id}").get_data(as_text=True)
+    assert 'name="citizen_shown" value="1"' in page
+    with app.test_request_context():  # the desk counts two more citizens
+        change_walk_ins(db.session.get(EventDay, day_id), "citizen", 1)
+        change_walk_ins(db.session.get(EventDay, day_id), "citizen", 1)
+        db.session.commit()
+    # Staff only corrected the visitors, from the page loaded before.
+    staff.post_form(
+        f"/events/{event_id}/days/{day_id}/walk-ins",
+        {"citizen": "1", "citizen_shown": "1", "visitor": "4", "visitor_shown": "0"},
+        token_from=f"/events/{event_id}",
+    )
+    with app.app_context():
+        totals = compute_totals(day_id=day_id)
+        assert (totals.citizens, totals.visitors) == (3, 4)
+
+
+def test_undoing_the_check_in_of_a_registered_guest_counts_them_as_a_guest_again(ctx):
+    event = make_event()
+    guest = add_guest(event.days[0], "citizen", "夕張 一郎")
+    result = convert_guest(guest, make_supporter(given_name="一郎"))
+    totals = compute_totals(event_id=event.id)
+    assert (totals.liker_participations, totals.citizens) == (1, 0)
+    undo_check_in(result.attendance)
+    totals = compute_totals(event_id=event.id)
+    assert (totals.liker_participations, totals.citizens) == (0, 1)
+
+
+def test_an_event_keeps_its_theme_after_the_theme_is_switched_off(app, signed_in):
+    with app.test_request_context():
+        from crm.events.models import Theme
+
+        theme = Theme(name="旧テーマ", position=99, active=False)
+        db.session.add(theme)
+        db.session.flush()
+        event = make_event(theme_id=theme.id)
+        db.session.commit()
+        event_id = event.id
+    page = signed_in("staff").get(f"/events/{event_id}/edit").get_data(as_text=True)
+    assert "selected" in page.split("旧テーマ")[0].rsplit("<option", 1)[1]
+    new_page = signed_in("staff").get("/events/new").get_data(as_text=True)
+    assert "旧テーマ" not in new_page

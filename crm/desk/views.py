@@ -127,6 +127,10 @@ def _answer(day: EventDay, result: str, message: str, status: int = 200, **extra
     return redirect(url_for("desk.show", day_id=day.id))
 
 
+def _cancelled(day: EventDay):
+    return _answer(day, "cancelled", _("This event is cancelled."), 409)
+
+
 @dataclass
 class ScanRequest:
     """What the desk posts for a check-in.
@@ -161,7 +165,7 @@ def check_in_view(day_id: int):
     if scan is None:
         return _answer(day, "invalid", _("The input could not be read."), 400)
     if day.event.status == "cancelled":
-        return _answer(day, "cancelled", _("This event is cancelled."), 409)
+        return _cancelled(day)
     if scan.supporter_id is not None:
         supporter = db.session.get(Supporter, scan.supporter_id)
         method = "search"
@@ -215,6 +219,8 @@ def check_in_view(day_id: int):
 def register(day_id: int):
     """Register a new Liker at the desk and check them in, in one step."""
     day = _get_day_or_404(day_id)
+    if day.event.status == "cancelled":
+        return _cancelled(day)
     form = QuickSupporterForm(categories=list_categories(active_only=True))
     if not form.validate_on_submit():
         errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
@@ -248,6 +254,8 @@ def register(day_id: int):
 @requires_role("staff")
 def walk_ins(day_id: int):
     day = _get_day_or_404(day_id)
+    if day.event.status == "cancelled":
+        return _cancelled(day)
     group = request.form.get("group")
     delta = request.form.get("delta", type=int)
     if (

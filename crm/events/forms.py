@@ -134,12 +134,28 @@ class EventForm(FlaskForm):
 
 
 class WalkInForm(FlaskForm):
+    """Counts typed in on the event page (e.g. from a paper tally).
+
+    The counts shown when the page was loaded come back too: only a count that
+    was changed is saved, so a desk counting +1 meanwhile loses nothing.
+    """
+
     citizen = IntegerField(
         _l("Citizens"), validators=[Optional(), NumberRange(min=0, max=100000)]
     )
     visitor = IntegerField(
         _l("Other visitors"), validators=[Optional(), NumberRange(min=0, max=100000)]
     )
+    citizen_shown = IntegerField(validators=[Optional()])
+    visitor_shown = IntegerField(validators=[Optional()])
+
+    def changed_counts(self) -> dict[str, int]:
+        return {
+            group: getattr(self, group).data
+            for group in ("citizen", "visitor")
+            if getattr(self, group).data is not None
+            and getattr(self, group).data != getattr(self, f"{group}_shown").data
+        }
 
 
 class GuestForm(FlaskForm):

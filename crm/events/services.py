@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import case, delete, exists, select
+from sqlalchemy import case, delete, exists, select, update
 
 from crm.audit.services import record_event
 from crm.database import upsert_insert
@@ -149,6 +149,15 @@ def undo_check_in(attendance: Attendance, user=None) -> None:
         user=user,
     )
     db.session.execute(delete(Attendance).where(Attendance.id == attendance.id))
+    # A guest who registered that day counts as a guest again, not as nobody.
+    db.session.execute(
+        update(Guest)
+        .where(
+            Guest.event_day_id == attendance.event_day_id,
+            Guest.supporter_id == attendance.supporter_id,
+        )
+        .values(supporter_id=None)
+    )
 
 
 def change_role(attendance: Attendance, role: str, user=None) -> None:

@@ -117,9 +117,13 @@ def show(event_id: int):
     )
 
 
-def _event_form(**kwargs) -> EventForm:
+def _event_form(event=None, **kwargs) -> EventForm:
+    # A theme switched off later still shows on the events that have it.
+    themes = [
+        t for t in list_themes() if t.active or (event and t.id == event.theme_id)
+    ]
     return EventForm(
-        themes=list_themes(active_only=True),
+        themes=themes,
         partners=db.session.scalars(db.select(Partner).order_by(Partner.name)),
         **kwargs,
     )
@@ -138,7 +142,7 @@ def new():
 @requires_role("staff")
 def edit(event_id: int):
     event = get_event_or_404(event_id)
-    form = _event_form(obj=event)
+    form = _event_form(event, obj=event)
     if request.method == "GET":
         form.dates.data = "\n".join(d.day.isoformat() for d in event.days)
         form.theme_id.data = event.theme_id or 0
@@ -207,10 +211,8 @@ def walk_ins(event_id: int, day_id: int):
     day = get_day_or_404(event_id, day_id)
     form = WalkInForm()
     if form.validate_on_submit():
-        for group in ("citizen", "visitor"):
-            value = getattr(form, group).data
-            if value is not None:
-                set_walk_ins(day, group, value, current_user)
+        for group, count in form.changed_counts().items():
+            set_walk_ins(day, group, count, current_user)
         db.session.commit()
         flash(_("Saved."), "success")
     else:
@@ -257,13 +259,14 @@ def _attendance_or_404(event_id: int, attendance_id: int) -> Attendance:
 @requires_role("staff")
 def undo(event_id: int, attendance_id: int):
     attendance = _attendance_or_404(event_id, attendance_id)
-    supporter = attendance.supporter
     day_id = attendance.event_day_id
+    message = _("Check-in of %(name)s was undone.", name=attendance.supporter.full_name)
     undo_check_in(attendance, current_user)
-    db.session.commit()
-    message = _("Check-in of %(name)s was undone.", name=supporter.full_name)
     if wants_json():
-        return jsonify(message=message, totals=desk_counts(day_id))
+        body = {"message": message, "totals": desk_counts(day_id)}
+        db.session.commit()
+        return jsonify(body)
+    db.session.commit()
     flash(message, "success")
     if request.form.get("next"):
         return redirect(safe_next(request.form["next"]))

@@ -1,11 +1,10 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
 
 from crm.auth.permissions import requires_role
-from crm.events.models import Event
+from crm.events.models import Event, event_partners
 from crm.extensions import db
 from crm.partners import bp
 from crm.partners.forms import PartnerForm, partner_kind_labels
@@ -24,9 +23,15 @@ def _name_taken(name: str, partner_id: int | None = None) -> bool:
 
 @bp.route("/")
 def index():
-    partners = db.session.scalars(
-        select(Partner).options(selectinload(Partner.events)).order_by(Partner.name)
+    event_count = (
+        select(func.count())
+        .select_from(event_partners)
+        .where(event_partners.c.partner_id == Partner.id)
+        .scalar_subquery()
     )
+    partners = db.session.execute(
+        select(Partner, event_count).order_by(Partner.name)
+    ).all()
     return render_template(
         "partners/index.html", partners=partners, kinds=partner_kind_labels()
     )

@@ -104,12 +104,12 @@ def _add(society: Society, supporter: Supporter, form: MembershipForm) -> None:
     added = add_member(
         society, supporter.id, form.role.data, form.since.date, current_user
     )
-    db.session.commit()
     message = (
         _("%(name)s joined %(society)s.", name=supporter.full_name, society=society.name)
         if added
         else _("Updated %(name)s in %(society)s.", name=supporter.full_name, society=society.name)
     )  # fmt: skip
+    db.session.commit()
     flash(message, "success")
 
 
