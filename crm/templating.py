@@ -14,16 +14,23 @@ from crm.timeutil import to_jst
 _TOWN_SUFFIXES = ("市", "町", "村", "区")
 
 
+def town_terms() -> dict[str, str]:
+    """The town's words for in town, outside and its residents: 市内/市外/市民,
+    町内/町外/町民 or 村内/村外/村民, after the municipality's own name."""
+    if str(get_locale()) == "en":
+        return {
+            "inside": "in town",
+            "outside": "outside the town",
+            "residents": "Citizens",
+        }
+    name = get_settings().municipality_name
+    unit = name[-1:] if name[-1:] in _TOWN_SUFFIXES else "市"
+    return {"inside": f"{unit}内", "outside": f"{unit}外", "residents": f"{unit}民"}
+
+
 def residence_label(residence: str) -> str:
     settings = get_settings()
-    english = str(get_locale()) == "en"
-    town = (
-        settings.municipality_name[-1:]
-        if settings.municipality_name[-1:] in _TOWN_SUFFIXES
-        else "市"
-    )
-    pref = settings.prefecture[-1:] if settings.prefecture else "県"
-    if english:
+    if str(get_locale()) == "en":
         labels = {
             "in_town": "In town",
             "in_prefecture": "Elsewhere in the prefecture",
@@ -32,8 +39,9 @@ def residence_label(residence: str) -> str:
             "unknown": "Unknown",
         }
     else:
+        pref = settings.prefecture[-1:] if settings.prefecture else "県"
         labels = {
-            "in_town": f"{town}内",
+            "in_town": town_terms()["inside"],
             "in_prefecture": f"{pref}内",
             "outside_prefecture": f"{pref}外",
             "overseas": "海外",
@@ -88,4 +96,5 @@ def register(app: Flask) -> None:
             "town": settings,
             "supporter_word": settings.supporter_word or _("Likers"),
             "current_locale": str(get_locale()),
+            "terms": town_terms(),
         }

@@ -391,3 +391,21 @@ def test_an_event_keeps_its_theme_after_the_theme_is_switched_off(app, signed_in
     assert "selected" in page.split("旧テーマ")[0].rsplit("<option", 1)[1]
     new_page = signed_in("staff").get("/events/new").get_data(as_text=True)
     assert "旧テーマ" not in new_page
+
+
+def test_a_town_or_village_sees_its_own_words_not_those_of_a_city(app, signed_in):
+    with app.test_request_context():
+        from crm.admin.services import get_settings
+
+        get_settings().municipality_name = "栗山町"
+        event = make_event()
+        db.session.commit()
+        event_id, day_id = event.id, event.days[0].id
+    staff = signed_in("staff")
+    page = staff.get(f"/events/{event_id}").get_data(as_text=True)
+    assert "町内在住 / 町外在住" in page and "町民（未登録・人数のみ）" in page
+    assert "市民" not in page and "市内" not in page
+    sheet = staff.get(f"/events/{event_id}/days/{day_id}/sheet").get_data(as_text=True)
+    assert "□町民 □来訪者" in sheet and "栗山町にお住まい" in sheet
+    desk = staff.get(f"/desk/{day_id}").get_data(as_text=True)
+    assert "Alt+1/2で町民" in desk

@@ -24,6 +24,7 @@ from crm.forms import (
     reject_control_characters,
     strip_text,
 )
+from crm.templating import town_terms
 
 TEXT = {"filters": [strip_text]}
 
@@ -41,7 +42,7 @@ def status_labels():
 
 def location_labels():
     return {
-        "in_town": _l("In town"), "outside": _l("Outside the town"),
+        "in_town": town_terms()["inside"], "outside": town_terms()["outside"],
         "online": _l("Online"),
     }  # fmt: skip
 
@@ -54,7 +55,7 @@ def role_labels():
 
 
 def group_labels():
-    return {"citizen": _l("Citizens"), "visitor": _l("Other visitors")}
+    return {"citizen": town_terms()["residents"], "visitor": _l("Other visitors")}
 
 
 def _choices_from(labels: dict, keys) -> list:

@@ -50,12 +50,23 @@
       window.location.reload(); // signed out: the page asks to sign in again
       throw new Error("signed out");
     }
+    const type = response.headers.get("Content-Type") || "";
+    if (!type.includes("application/json")) {
+      // A stale page (400: CSRF token of an earlier session), no permission (403)
+      // or a server error: not a lost connection, and nothing was recorded.
+      const error = new Error("HTTP " + response.status);
+      error.status = response.status;
+      throw error;
+    }
     const body = await response.json();
     return { status: response.status, body };
   }
 
-  function failed() {
-    show("error", desk.dataset.failed, "", "");
+  function failed(error) {
+    const status = error && error.status;
+    const message = status === 400 || status === 403 ? desk.dataset.reload
+      : status ? desk.dataset.serverError : desk.dataset.failed;
+    show("error", message, "", "");
     beep("error");
   }
 
@@ -76,9 +87,17 @@
     result.classList.add("flash");
   }
 
+  let audio = null;
   function beep(kind) {
     if (!sound.checked || !window.AudioContext) return;
-    const context = new AudioContext();
+    try {
+      audio = audio || new AudioContext(); // one for the page: browsers limit them
+      play(audio, kind);
+    } catch (error) {
+      /* no sound is better than a wrong message */
+    }
+  }
+  function play(context, kind) {
     const tones = { ok: [880], already: [660, 660], error: [220] }[kind] || [440];
     tones.forEach((frequency, i) => {
       const oscillator = context.createOscillator();
@@ -204,6 +223,7 @@
     if (!chosenId.value && !input.value.trim()) return;
     busy = true;
     const data = new FormData(form);
+    chosenId.value = ""; // sent; a pick made while this is on its way waits its turn
     const sent = input.value;
     input.value = "";
     try {
@@ -213,9 +233,8 @@
     } catch (error) {
       restore(sent);
       showCandidates([]);
-      failed();
+      failed(error);
     } finally {
-      chosenId.value = "";
       busy = false;
       input.focus();
       if (pending) {
@@ -286,7 +305,7 @@
       updateTotals(body.totals);
       show("idle", body.message, "", "");
     } catch (error) {
-      failed();
+      failed(error);
     }
     input.focus();
   }
@@ -310,7 +329,7 @@
         show("idle", body.message, "", "");
       }
     } catch (error) {
-      failed();
+      failed(error);
     }
     input.focus();
   });
@@ -370,7 +389,7 @@
         render(body);
       }
     } catch (error) {
-      failed();
+      failed(error);
     } finally {
       busy = false;
     }
@@ -415,7 +434,8 @@
       try {
         stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
       } catch (error) {
-        failed();
+        show("error", desk.dataset.cameraFailed, "", "");
+        input.focus();
         return;
       }
       video.srcObject = stream;
