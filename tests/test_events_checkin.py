@@ -391,3 +391,19 @@ def test_concurrent_http_scans_of_one_card_answer_checked_in_exactly_once(
         thread.join()
     assert sorted(results) == ["already"] * 11 + ["checked_in"]
     assert attendance_count(app, desk["day_id"]) == 1
+
+
+def test_desk_posts_without_the_csrf_token_are_refused(app, desk, staff_desk):
+    for path, data in (
+        ("check-in", {"code": desk["hanako"][1]}),
+        ("walk-ins", {"group": "citizen", "delta": "1"}),
+    ):
+        response = staff_desk.client.post(
+            f"/desk/{desk['day_id']}/{path}", data=data, headers=JSON
+        )
+        assert response.status_code == 400, path
+    assert attendance_count(app, desk["day_id"]) == 0
+    with app.app_context():
+        from crm.events.queries import desk_counts
+
+        assert desk_counts(desk["day_id"])["citizens"] == 0

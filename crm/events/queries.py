@@ -171,6 +171,24 @@ class Totals:
         return self.likers_outside + self.visitors
 
 
+def _non_liker_totals(on_days) -> list:
+    """Walk-ins and named guests (not yet Likers) on the chosen days, per group:
+    citizens then visitors, as scalar subqueries."""
+
+    def total(model, group: str, value):
+        condition = [on_days(model.event_day_id), model.group == group]
+        if model is Guest:
+            condition.append(Guest.supporter_id.is_(None))  # not yet a Liker
+        return select(func.coalesce(value, 0)).where(*condition).scalar_subquery()
+
+    return [
+        total(WalkInCount, "citizen", func.sum(WalkInCount.count)),
+        total(WalkInCount, "visitor", func.sum(WalkInCount.count)),
+        total(Guest, "citizen", func.count(Guest.id)),
+        total(Guest, "visitor", func.count(Guest.id)),
+    ]
+
+
 def _totals_statement(scope: str) -> Select:
     """One SELECT for every figure of an event ("event") or a day ("day").
 
@@ -184,12 +202,6 @@ def _totals_statement(scope: str) -> Select:
             return column == key
         return column.in_(select(EventDay.id).where(EventDay.event_id == key))
 
-    def group_total(model, group: str, value):
-        condition = [on_days(model.event_day_id), model.group == group]
-        if model is Guest:
-            condition.append(Guest.supporter_id.is_(None))  # not yet a Liker
-        return select(func.coalesce(value, 0)).where(*condition).scalar_subquery()
-
     in_town = Supporter.residence == "in_town"
     outside = Supporter.residence.in_(OUTSIDE_TOWN)
     return (
@@ -200,10 +212,7 @@ def _totals_statement(scope: str) -> Select:
             func.count(case((outside, 1))),
             func.count(distinct(case((in_town, Attendance.supporter_id)))),
             func.count(distinct(case((outside, Attendance.supporter_id)))),
-            group_total(WalkInCount, "citizen", func.sum(WalkInCount.count)),
-            group_total(WalkInCount, "visitor", func.sum(WalkInCount.count)),
-            group_total(Guest, "citizen", func.count(Guest.id)),
-            group_total(Guest, "visitor", func.count(Guest.id)),
+            *_non_liker_totals(on_days),
         )
         .select_from(Attendance)
         .join(Supporter, Supporter.id == Attendance.supporter_id)
@@ -237,22 +246,12 @@ def compute_totals(event_id: int | None = None, day_id: int | None = None) -> To
 
 def _desk_counts_statement() -> Select:
     key = bindparam("key", type_=Integer)
-
-    def group_total(model, group: str, value):
-        condition = [model.event_day_id == key, model.group == group]
-        if model is Guest:
-            condition.append(Guest.supporter_id.is_(None))
-        return select(func.coalesce(value, 0)).where(*condition).scalar_subquery()
-
     return select(
         select(func.count())
         .select_from(Attendance)
         .where(Attendance.event_day_id == key)
         .scalar_subquery(),
-        group_total(WalkInCount, "citizen", func.sum(WalkInCount.count)),
-        group_total(WalkInCount, "visitor", func.sum(WalkInCount.count)),
-        group_total(Guest, "citizen", func.count(Guest.id)),
-        group_total(Guest, "visitor", func.count(Guest.id)),
+        *_non_liker_totals(lambda column: column == key),
     )
 
 
