@@ -79,7 +79,7 @@ class WriterQueue:
     with "database is locked" rather than hanging behind, say, an idle flask shell.
     """
 
-    POLL_SECONDS = 0.002
+    POLL_SECONDS = 0.0005
 
     def __init__(self, path: str | None, timeout: float = 5.0):
         self.path = path
