@@ -70,8 +70,8 @@ def select_locale() -> str:
 
 # Feature packages, in the order their blueprints are registered.
 FEATURES = (
-    "main", "auth", "supporters", "events", "desk", "societies", "partners", "postal",
-    "admin",
+    "main", "auth", "public", "supporters", "events", "desk", "societies", "partners",
+    "postal", "admin",
 )  # fmt: skip
 
 

@@ -76,3 +76,9 @@ def email_key(email: str | None) -> str:
 def is_kana(text: str) -> bool:
     """True when the text is hiragana or katakana (either width), spaces allowed."""
     return bool(_KANA_ALLOWED.match(text))
+
+
+def without_control_characters(text: str) -> str:
+    """Typed or scanned search text without NUL and other control characters
+    (PostgreSQL refuses NUL in text; none of them can match a stored name)."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cc")

@@ -18,12 +18,14 @@ EXPECTED_ROLES = {
     "main.set_language": None,
     "main.home": "viewer",
     "main.healthz": None,
+    "public.liker": None,
     "supporters.index": "viewer",
     "supporters.show": "viewer",
     "supporters.new": "staff",
     "supporters.edit": "staff",
     "supporters.withdraw": "staff",
     "supporters.reinstate": "staff",
+    "supporters.reissue_token": "staff",
     "postal.lookup": "viewer",
     "events.index": "viewer",
     "events.show": "viewer",
@@ -81,6 +83,7 @@ def _urls(app, ids, user_id):
         "item_id": 1,
         "kind": "categories",
         "code": "0680403",
+        "token": "AbCdEfGhIjKlMnOpQrStUv",
         "filename": "app.css",
     }
     urls = []

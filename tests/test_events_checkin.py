@@ -407,3 +407,20 @@ def test_desk_posts_without_the_csrf_token_are_refused(app, desk, staff_desk):
         from crm.events.queries import desk_counts
 
         assert desk_counts(desk["day_id"])["citizens"] == 0
+
+
+def test_control_characters_in_searches_and_scans_never_cause_an_error(
+    app, desk, staff_desk
+):
+    """PostgreSQL refuses NUL in text: typed or scanned garbage must not reach it."""
+    for url in (
+        "/likers/?q=%00",
+        "/likers/?q=%E3%81%9F%00",
+        "/events/?q=%00",
+        "/v/%00",
+    ):
+        assert staff_desk.get(url).status_code in (200, 302, 404), url
+    for text in ("\x00", "YL-\x0000001", "た\x00か"):
+        response = staff_desk.scan(text)
+        assert response.status_code == 200
+        assert response.get_json()["result"] in ("not_found", "choose", "checked_in")

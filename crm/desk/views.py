@@ -28,6 +28,7 @@ from crm.events.queries import (
 from crm.events.services import change_walk_ins, check_in, mark_held
 from crm.events.views import wants_json
 from crm.extensions import db
+from crm.japanese import without_control_characters
 from crm.supporters.models import Channel, Supporter
 from crm.supporters.queries import list_categories
 from crm.supporters.services import register_supporter
@@ -143,7 +144,7 @@ class ScanRequest:
 
     @classmethod
     def from_form(cls, form) -> "ScanRequest | None":
-        code = form.get("code", "")
+        code = without_control_characters(form.get("code", ""))
         chosen = form.get("supporter_id", "")
         if len(code) > 500 or (chosen and not chosen.isdigit()):
             return None

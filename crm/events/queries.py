@@ -29,7 +29,12 @@ from crm.events.models import (
 )
 from crm.extensions import db
 from crm.supporters.models import Supporter
-from crm.supporters.queries import SupporterFilter, matching_keys, search_branches
+from crm.supporters.queries import (
+    SupporterFilter,
+    find_by_public_token,
+    matching_keys,
+    search_branches,
+)
 from crm.supporters.tokens import token_from_scan
 from crm.timeutil import today_jst
 
@@ -330,9 +335,7 @@ def find_by_code(text: str) -> ScanMatch:
     """What a desk input names exactly: a QR token (URL or bare) or a number."""
     token = token_from_scan(text)
     if token:
-        supporter = db.session.scalar(
-            select(Supporter).where(Supporter.public_token == token)
-        )
+        supporter = find_by_public_token(token)
         if supporter is not None:
             return ScanMatch(supporter, "scan")
     number = unicodedata.normalize("NFKC", text or "").strip().upper()

@@ -50,6 +50,7 @@ from crm.events.services import (
     undo_check_in,
 )
 from crm.extensions import db
+from crm.japanese import without_control_characters
 from crm.partners.models import Partner
 from crm.supporters.forms import ConfirmForm
 from crm.timeutil import today_jst
@@ -72,7 +73,7 @@ def wants_json() -> bool:
 def index():
     args = request.args
     filters = EventFilter(
-        q=args.get("q", "")[:100],
+        q=without_control_characters(args.get("q", ""))[:100],
         status=args.get("status") if args.get("status") in EVENT_STATUSES else "",
         theme_id=args.get("theme", type=int),
         when=args.get("when") if args.get("when") in ("upcoming", "past") else "all",

@@ -120,6 +120,9 @@ class SupporterForm(FlaskForm):
         _l("Registered on"), validators=[RequiredInput()], default=today_jst
     )
     news_opt_in = BooleanField(_l("Wants to receive news"))
+    show_name_publicly = BooleanField(
+        _l("Agrees to show the name on the public page of the QR code")
+    )
     tags = StringField(
         _l("Tags (separate with commas)"),
         validators=[Optional(), Length(max=500)],
@@ -185,6 +188,7 @@ class SupporterForm(FlaskForm):
             news_opt_in=self.news_opt_in.data,
             notes=self.notes.data or None,
             referral_society_id=self.referral_society_id.data or None,
+            show_name_publicly=self.show_name_publicly.data,
             category_ids=list(self.category_ids.data or []),
             tag_names=[t.strip() for t in (self.tags.data or "").replace("、", ",").split(",") if t.strip()],
         )  # fmt: skip

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.extensions import db
@@ -127,6 +127,10 @@ class Supporter(db.Model):
     privacy_policy_version: Mapped[str | None] = mapped_column(String(20))
     privacy_consented_at: Mapped[datetime | None]
     news_opt_in: Mapped[bool] = mapped_column(default=False)
+    # Consent to show the name on the public page behind the QR code.
+    show_name_publicly: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )
     notes: Mapped[str | None] = mapped_column(Text)
     # A hometown society credited with bringing this Liker in.
     referral_society_id: Mapped[int | None] = mapped_column(

@@ -28,6 +28,7 @@ from crm.supporters.models import (
     Supporter,
     supporter_categories,
 )
+from crm.supporters.tokens import looks_like_token
 
 # The largest code point: every string starting with a prefix sorts below prefix+this.
 _TOP = "\U0010ffff"
@@ -246,6 +247,13 @@ def get_supporter_or_404(supporter_id: int) -> Supporter:
     if supporter is None:
         abort(404)
     return supporter
+
+
+def find_by_public_token(token: str) -> Supporter | None:
+    """The Liker whose current QR token this is (a reissued token finds nobody)."""
+    if not looks_like_token(token):
+        return None
+    return db.session.scalar(select(Supporter).where(Supporter.public_token == token))
 
 
 def list_categories(active_only: bool = False) -> list[Category]:

@@ -23,7 +23,7 @@ PLAIN_FIELDS = (
     "family_name", "given_name", "family_name_kana", "given_name_kana", "name_romaji",
     "birth_date", "birth_year", "gender", "email", "phone", "postal_code", "prefecture",
     "municipality", "address", "country", "channel_id", "registered_on", "news_opt_in",
-    "notes", "referral_society_id",
+    "notes", "referral_society_id", "show_name_publicly",
 )  # fmt: skip
 
 
@@ -51,6 +51,7 @@ class SupporterData:
     news_opt_in: bool = False
     notes: str | None = None
     referral_society_id: int | None = None
+    show_name_publicly: bool = False
     category_ids: list[int] = field(default_factory=list)
     tag_names: list[str] = field(default_factory=list)
 
@@ -215,6 +216,12 @@ def reinstate_supporter(supporter: Supporter, user=None) -> None:
     supporter.withdrawal_reason = None
     supporter.updated_by_id = user.id if user else None
     record_event("reinstate", "supporter", supporter.id, user=user)
+
+
+def reissue_public_token(supporter: Supporter, user=None) -> None:
+    """A new QR token: the old card's code stops working at once (lost card, …)."""
+    supporter.public_token = new_public_token()
+    record_event("reissue_token", "supporter", supporter.id, user=user)
 
 
 def recompute_residences() -> int:

@@ -19,6 +19,10 @@ def public_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{PUBLIC_PATH_PREFIX}{token}"
 
 
+def looks_like_token(text: str) -> bool:
+    return bool(text) and _TOKEN.fullmatch(text) is not None
+
+
 def token_from_scan(text: str) -> str | None:
     """The token in what a QR scanner typed: a URL with /v/<token>, or the bare token.
 
@@ -33,4 +37,4 @@ def token_from_scan(text: str) -> str | None:
         if PUBLIC_PATH_PREFIX not in path:
             return None
         text = path.split(PUBLIC_PATH_PREFIX, 1)[1].strip("/")
-    return text if _TOKEN.fullmatch(text) else None
+    return text if looks_like_token(text) else None

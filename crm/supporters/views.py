@@ -12,6 +12,7 @@ from crm.events.models import Guest
 from crm.events.queries import list_recent_events, supporter_participations
 from crm.events.services import convert_guest
 from crm.extensions import db
+from crm.japanese import without_control_characters
 from crm.societies.forms import MembershipForm, membership_role_labels
 from crm.societies.queries import list_societies
 from crm.societies.services import list_memberships_of
@@ -29,6 +30,7 @@ from crm.supporters.queries import (
 from crm.supporters.services import (
     register_supporter,
     reinstate_supporter,
+    reissue_public_token,
     update_supporter,
     withdraw_supporter,
 )
@@ -46,7 +48,7 @@ def _date_arg(name: str) -> date | None:
 def filters_from_request() -> SupporterFilter:
     args = request.args
     return SupporterFilter(
-        q=args.get("q", "")[:100],
+        q=without_control_characters(args.get("q", ""))[:100],
         category_ids=[int(v) for v in args.getlist("category") if v.isdigit()],
         residences=[v for v in args.getlist("residence") if v in RESIDENCES],
         status=args.get("status") if args.get("status") in STATUS_CHOICES else "active",
@@ -194,4 +196,20 @@ def reinstate(supporter_id: int):
         reinstate_supporter(supporter, current_user)
         db.session.commit()
         flash(_("%(name)s is active again.", name=supporter.full_name), "success")
+    return redirect(url_for("supporters.show", supporter_id=supporter.id))
+
+
+@bp.route("/<int:supporter_id>/reissue-token", methods=["POST"])
+@requires_role("staff")
+def reissue_token(supporter_id: int):
+    """For a lost or misused card: the old QR code stops working."""
+    supporter = get_supporter_or_404(supporter_id)
+    if ConfirmForm().validate_on_submit():
+        reissue_public_token(supporter, current_user)
+        db.session.commit()
+        flash(
+            _("A new QR code was issued. Cards printed before no longer work: "
+              "print a new card."),
+            "success",
+        )  # fmt: skip
     return redirect(url_for("supporters.show", supporter_id=supporter.id))
