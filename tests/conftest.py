@@ -141,3 +141,29 @@ def signed_in(app, users):
         return browser
 
     return sign_in
+
+
+# --- printing: fonts and the tools that read PDFs back -----------------------
+
+
+def print_tools_unavailable(reason: str):
+    """Skip, or fail in CI (CRM_REQUIRE_PRINT_TOOLS=1, where they are installed)."""
+    if os.environ.get("CRM_REQUIRE_PRINT_TOOLS") == "1":
+        pytest.fail(f"{reason} (CRM_REQUIRE_PRINT_TOOLS=1)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def gothic():
+    """The gothic font set with IPAmj Mincho as fallback (for 𠮷)."""
+    from crm.printing.fonts import FontsMissing, font_set
+
+    try:
+        fonts = font_set("gothic")
+    except FontsMissing as error:
+        print_tools_unavailable(str(error))
+    if "IPAmjMincho" not in [f.fontName for f in fonts.fonts]:
+        print_tools_unavailable(
+            "IPAmj Mincho is missing (apt-get install fonts-ipamj-mincho)"
+        )
+    return fonts

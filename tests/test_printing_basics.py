@@ -6,7 +6,6 @@ zbar's zbarimg. Skipped when they or the fonts are missing, unless
 CRM_REQUIRE_PRINT_TOOLS=1 (CI installs them).
 """
 
-import os
 import shutil
 import subprocess
 
@@ -15,34 +14,17 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from crm.printing.fonts import FontsMissing, font_set
 from crm.printing.qr import dark_runs, draw_qr, qr_matrix
 from crm.printing.text import TextProblem, draw_text, fitting_size
+from tests.conftest import print_tools_unavailable
 
 URL = "https://likers.example.jp/v/AbCdEfGhIjKlMnOpQrStUv"
-
-
-def _unavailable(reason: str):
-    if os.environ.get("CRM_REQUIRE_PRINT_TOOLS") == "1":
-        pytest.fail(f"{reason} (CRM_REQUIRE_PRINT_TOOLS=1)", pytrace=False)
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def gothic():
-    try:
-        fonts = font_set("gothic")
-    except FontsMissing as error:
-        _unavailable(str(error))
-    if "IPAmjMincho" not in [f.fontName for f in fonts.fonts]:
-        _unavailable("IPAmj Mincho is missing (apt-get install fonts-ipamj-mincho)")
-    return fonts
 
 
 def _tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        _unavailable(f"{name} is not installed (poppler-utils, zbar-tools)")
+        print_tools_unavailable(f"{name} is not installed (poppler-utils, zbar-tools)")
     return path
 
 
