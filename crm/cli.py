@@ -95,7 +95,73 @@ def _load_demo(count: int, seed: int = 2018) -> None:
     )
 
 
+print_cli = AppGroup("print", help="Print documents for Likers as PDF.")
+
+
+@print_cli.command("cards")
+@click.option("--all", "everyone", is_flag=True, help="Every active Liker.")
+@click.option("--number", "numbers", multiple=True, help="A registration number.")
+@click.option("--not-yet-issued", is_flag=True, help="Active Likers without a card.")
+@click.option(
+    "--layout",
+    type=click.Choice(["sheet", "single"]),
+    default="sheet",
+    show_default=True,
+)
+@click.option("--record-issue", is_flag=True, help="Write the cards to the ledger.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+def print_cards_command(
+    everyone, numbers, not_yet_issued, layout, record_issue, output
+):
+    """Business cards: A4 sheets of 10 (A-One 10面) or one card per page."""
+    from flask import current_app
+
+    from crm.admin.services import get_settings
+    from crm.documents.services import card_data, record_issues
+    from crm.printing.business_card import render_sheets, render_single_cards
+    from crm.printing.fonts import FontsMissing, font_set
+    from crm.printing.text import TextProblem
+    from crm.supporters.models import Supporter
+    from crm.supporters.queries import SupporterFilter, select_supporters
+
+    if not (everyone or numbers or not_yet_issued):
+        raise click.UsageError("Say whom: --all, --number N or --not-yet-issued.")
+    if numbers:
+        supporters = list(
+            db.session.scalars(
+                select(Supporter)
+                .where(Supporter.registration_number.in_(numbers))
+                .order_by(Supporter.registration_number)
+            )
+        )
+        unknown = set(numbers) - {s.registration_number for s in supporters}
+        if unknown:
+            raise click.ClickException(f"Unknown numbers: {', '.join(sorted(unknown))}")
+    else:
+        filters = SupporterFilter(
+            card="not_issued" if not_yet_issued else "", sort="number"
+        )
+        supporters = select_supporters(filters, limit=10_000_000)
+    supporters = [s for s in supporters if not s.is_withdrawn]
+    settings = get_settings()
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    try:
+        fonts = font_set("gothic", tuple(current_app.config.get("FONT_DIRS", ())))
+        cards = [card_data(s, settings, base_url) for s in supporters]
+        render = render_single_cards if layout == "single" else render_sheets
+        pdf = render(cards, fonts)
+    except (FontsMissing, TextProblem) as error:
+        raise click.ClickException(str(error)) from error
+    with open(output, "wb") as handle:
+        handle.write(pdf)
+    if record_issue:
+        record_issues([s.id for s in supporters], "card")
+    db.session.commit()
+    click.echo(f"Wrote {len(supporters)} cards to {output}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(setup_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(print_cli)

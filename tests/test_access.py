@@ -51,6 +51,7 @@ EXPECTED_ROLES = {
     "societies.add_member_by_number": "staff",
     "societies.join": "staff",
     "societies.remove_member_view": "staff",
+    "documents.cards": "staff",
     "partners.index": "viewer",
     "partners.show": "viewer",
     "partners.new": "staff",

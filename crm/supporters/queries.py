@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import selectinload
 
 from crm.admin.services import get_settings
+from crm.documents.models import Issuance
 from crm.events.models import Attendance, EventDay
 from crm.extensions import db
 from crm.japanese import email_key, is_kana, phone_key, query_key
@@ -65,6 +66,7 @@ class SupporterFilter:
     attended_from: date | None = None  # attended any event between …
     attended_to: date | None = None
     society_id: int | None = None  # member of this hometown society
+    card: str = ""  # "issued", "not_issued" or "" (either)
     sort: str = "kana"
 
 
@@ -164,6 +166,12 @@ def _activity_restrictions(filters: SupporterFilter) -> list[ColumnElement[bool]
         if filters.attended_to:
             attended = attended.where(EventDay.day <= filters.attended_to)
         conditions.append(Supporter.id.in_(attended))
+    if filters.card:
+        issued = select(Issuance.supporter_id).where(Issuance.kind == "card")
+        if filters.card == "issued":
+            conditions.append(Supporter.id.in_(issued))
+        else:
+            conditions.append(Supporter.id.not_in(issued))
     if filters.society_id:
         conditions.append(
             Supporter.id.in_(
@@ -225,6 +233,18 @@ class SupporterPagination(Pagination):
     def _query_count(self) -> int:
         hits = self._query_args["hits"]
         return db.session.scalar(select(func.count()).select_from(hits))
+
+
+def select_supporters(filters: SupporterFilter, limit: int) -> list[Supporter]:
+    """Every matching Liker in the list's order, up to limit (for printing)."""
+    hits = matching_keys(filters)
+    query = (
+        select(Supporter)
+        .join(hits, Supporter.id == hits.c.id)
+        .order_by(*_order_by(hits, filters.sort))
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
 
 
 def list_supporters(filters: SupporterFilter, page: int, per_page: int):

@@ -45,8 +45,9 @@ def _date_arg(name: str) -> date | None:
         return None
 
 
-def filters_from_request() -> SupporterFilter:
-    args = request.args
+def filters_from_request(args=None) -> SupporterFilter:
+    """The list's filters from the query string (or another MultiDict of them)."""
+    args = request.args if args is None else args
     return SupporterFilter(
         q=without_control_characters(args.get("q", ""))[:100],
         category_ids=[int(v) for v in args.getlist("category") if v.isdigit()],
@@ -58,6 +59,7 @@ def filters_from_request() -> SupporterFilter:
         attended_from=_date_arg("attended_from"),
         attended_to=_date_arg("attended_to"),
         society_id=args.get("society", type=int),
+        card=args.get("card") if args.get("card") in ("issued", "not_issued") else "",
         sort=args.get("sort") if args.get("sort") in SORTS else "kana",
     )  # fmt: skip
 

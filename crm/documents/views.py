@@ -1,0 +1,86 @@
+"""Printing business cards for one Liker or for the Likers list's selection."""
+
+import io
+from urllib.parse import parse_qsl
+
+from flask import current_app, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from crm.admin.services import get_settings
+from crm.auth.permissions import requires_role
+from crm.documents import bp
+from crm.documents.services import card_data, record_issues
+from crm.extensions import db
+from crm.printing.business_card import render_sheets, render_single_cards
+from crm.printing.fonts import FontsMissing, font_set
+from crm.printing.text import TextProblem
+from crm.supporters.queries import get_supporter_or_404, select_supporters
+from crm.supporters.views import filters_from_request
+from crm.timeutil import today_jst
+
+# Larger runs wait for background printing (issue 4); the CLI prints any number.
+MAX_CARDS_PER_REQUEST = 1000
+LAYOUTS = ("sheet", "single")
+
+
+@bp.route("/cards", methods=["POST"])
+@requires_role("staff")
+def cards():
+    """A PDF of business cards: one Liker (supporter_id) or the list's selection."""
+    layout = (
+        request.form.get("layout") if request.form.get("layout") in LAYOUTS else "sheet"
+    )
+    back = url_for("supporters.index")
+    if request.form.get("supporter_id", "").isdigit():
+        supporter = get_supporter_or_404(int(request.form["supporter_id"]))
+        supporters = [supporter]
+        back = url_for("supporters.show", supporter_id=supporter.id)
+    else:
+        query = MultiDict(parse_qsl(request.form.get("query", "")[:2000]))
+        filters = filters_from_request(query)
+        supporters = select_supporters(filters, MAX_CARDS_PER_REQUEST + 1)
+        back = url_for("supporters.index", **query)
+    supporters = [s for s in supporters if not s.is_withdrawn]
+    if not supporters:
+        flash(_("Nobody to print for."), "warning")
+        return redirect(back)
+    if len(supporters) > MAX_CARDS_PER_REQUEST:
+        flash(
+            _("More than %(count)s cards: narrow the selection (e.g. by date), or "
+              "ask IT staff to print them with the command line.",
+              count=MAX_CARDS_PER_REQUEST),
+            "danger",
+        )  # fmt: skip
+        return redirect(back)
+    settings = get_settings()
+    base_url = current_app.config["PUBLIC_BASE_URL"]
+    try:
+        fonts = font_set("gothic", tuple(current_app.config.get("FONT_DIRS", ())))
+        data = [card_data(s, settings, base_url) for s in supporters]
+        render = render_single_cards if layout == "single" else render_sheets
+        pdf = render(data, fonts)
+    except FontsMissing:
+        flash(_("The Japanese fonts for printing are not installed. Ask IT staff "
+                "to install IPAex fonts (see the README)."), "danger")  # fmt: skip
+        return redirect(back)
+    except TextProblem as problem:
+        if problem.missing:
+            message = _("No font can show %(chars)s in “%(text)s”. Nothing was printed.",
+                        chars="".join(problem.missing), text=problem.text)  # fmt: skip
+        else:
+            message = _("“%(text)s” is too long for the card even at the smallest "
+                        "size. Nothing was printed.", text=problem.text)  # fmt: skip
+        flash(message, "danger")
+        return redirect(back)
+    if request.form.get("record") == "y":
+        record_issues([s.id for s in supporters], "card", current_user)
+    db.session.commit()
+    name = f"cards-{today_jst():%Y%m%d}-{len(supporters)}.pdf"
+    return send_file(
+        io.BytesIO(pdf),
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=name,
+    )

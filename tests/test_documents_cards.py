@@ -1,0 +1,136 @@
+"""Printing Likers' business cards from the app and the command line, with the ledger."""
+
+import shutil
+import subprocess
+
+from sqlalchemy import select
+
+from crm.audit.models import AuditEntry
+from crm.documents.models import Issuance
+from crm.extensions import db
+from tests.conftest import print_tools_unavailable
+from tests.factories import make_supporter
+
+
+def _likers(app, *names):
+    with app.test_request_context():
+        made = [
+            make_supporter(family_name=family, family_name_kana=kana)
+            for family, kana in names
+        ]
+        db.session.commit()
+        return [(s.id, s.public_token, s.registration_number) for s in made]
+
+
+def _decode(pdf: bytes, tmp_path) -> list[str]:
+    for tool in ("pdftoppm", "zbarimg"):
+        if shutil.which(tool) is None:
+            print_tools_unavailable(f"{tool} is not installed")
+    (tmp_path / "cards.pdf").write_bytes(pdf)
+    subprocess.run(
+        ["pdftoppm", "-r", "300", "-png", "-f", "1", "-l", "1",
+         str(tmp_path / "cards.pdf"), str(tmp_path / "p")],
+        check=True,
+    )  # fmt: skip
+    output = subprocess.run(
+        ["zbarimg", "-q", str(tmp_path / "p-1.png")], capture_output=True, text=True
+    ).stdout
+    return sorted(output.splitlines())
+
+
+def _ledger(app):
+    with app.app_context():
+        return [
+            (row.supporter_id, row.kind, row.reissue)
+            for row in db.session.scalars(select(Issuance).order_by(Issuance.id))
+        ]
+
+
+def test_staff_print_a_likers_card_and_the_ledger_records_it(
+    app, signed_in, gothic, tmp_path
+):
+    [(supporter_id, token, _number)] = _likers(app, ("𠮷田", "ヨシダ"))
+    staff = signed_in("staff")
+    response = staff.post_form(
+        "/documents/cards",
+        {"supporter_id": str(supporter_id), "layout": "sheet", "record": "y"},
+        token_from=f"/likers/{supporter_id}",
+    )
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert _decode(response.data, tmp_path) == [
+        f"QR-Code:https://likers.example.jp/v/{token}"
+    ]
+    assert _ledger(app) == [(supporter_id, "card", False)]
+    staff.post_form(
+        "/documents/cards",
+        {"supporter_id": str(supporter_id), "layout": "single", "record": "y"},
+        token_from=f"/likers/{supporter_id}",
+    )
+    assert _ledger(app) == [(supporter_id, "card", False), (supporter_id, "card", True)]
+    with app.app_context():
+        entry = db.session.scalar(
+            select(AuditEntry).where(AuditEntry.action == "print")
+        )
+        assert entry.details == {"supporter_ids": [supporter_id]}
+
+
+def test_the_list_prints_its_selection_and_filters_those_without_a_card(
+    app, signed_in, gothic, tmp_path
+):
+    likers = _likers(
+        app, ("髙橋", "タカハシ"), ("佐藤", "サトウ"), ("高山", "タカヤマ")
+    )
+    staff = signed_in("staff")
+    page = staff.get("/likers/?q=たか").get_data(as_text=True)
+    assert "この2人の名刺を印刷" in page
+    response = staff.post_form(
+        "/documents/cards",
+        {"query": "q=たか", "layout": "sheet", "record": "y"},
+        token_from="/likers/?q=たか",
+    )
+    decoded = _decode(response.data, tmp_path)
+    assert decoded == sorted(
+        f"QR-Code:https://likers.example.jp/v/{token}"
+        for _id, token, _n in (likers[0], likers[2])
+    )
+    not_issued = staff.get("/likers/?card=not_issued").get_data(as_text=True)
+    assert ">佐藤 花子<" in not_issued and ">髙橋 花子<" not in not_issued
+    issued = staff.get("/likers/?card=issued").get_data(as_text=True)
+    assert ">髙橋 花子<" in issued and ">佐藤 花子<" not in issued
+
+
+def test_a_name_too_long_for_the_card_prints_nothing_and_says_so(
+    app, signed_in, gothic
+):
+    [(supporter_id, _token, _number)] = _likers(app, ("寿限無" * 20, "ジュゲム"))
+    response = signed_in("staff").post_form(
+        "/documents/cards",
+        {"supporter_id": str(supporter_id), "layout": "sheet", "record": "y"},
+        token_from=f"/likers/{supporter_id}",
+        follow_redirects=True,
+    )
+    assert "最小の文字サイズでも名刺に収まりません" in response.get_data(as_text=True)
+    assert _ledger(app) == []
+
+
+def test_the_command_line_prints_cards_not_yet_issued(app, gothic, tmp_path):
+    likers = _likers(app, ("夕張", "ユウバリ"), ("清水", "シミズ"))
+    output = tmp_path / "cards.pdf"
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["print", "cards", "--not-yet-issued", "--record-issue", "-o", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Wrote 2 cards" in result.output
+    assert len(_decode(output.read_bytes(), tmp_path)) == 2
+    assert sorted(_ledger(app)) == sorted((i, "card", False) for i, _t, _n in likers)
+    again = runner.invoke(
+        args=["print", "cards", "--not-yet-issued", "-o", str(output)]
+    )
+    assert "Wrote 0 cards" in again.output
+    unknown = runner.invoke(
+        args=["print", "cards", "--number", "YL-99999", "-o", str(output)]
+    )
+    assert unknown.exit_code != 0 and "YL-99999" in unknown.output
