@@ -117,7 +117,7 @@ def print_cards_command(
     from flask import current_app
 
     from crm.admin.services import get_settings
-    from crm.documents.services import card_data, record_issues
+    from crm.documents.services import card_data, card_offsets, record_issues
     from crm.printing.business_card import render_sheets, render_single_cards
     from crm.printing.fonts import FontsMissing, font_set
     from crm.printing.text import TextProblem
@@ -148,8 +148,10 @@ def print_cards_command(
     try:
         fonts = font_set("gothic", tuple(current_app.config.get("FONT_DIRS", ())))
         cards = [card_data(s, settings, base_url) for s in supporters]
-        render = render_single_cards if layout == "single" else render_sheets
-        pdf = render(cards, fonts)
+        if layout == "single":
+            pdf = render_single_cards(cards, fonts)
+        else:
+            pdf = render_sheets(cards, fonts, card_offsets(settings))
     except (FontsMissing, TextProblem) as error:
         raise click.ClickException(str(error)) from error
     with open(output, "wb") as handle:

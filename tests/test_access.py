@@ -52,6 +52,7 @@ EXPECTED_ROLES = {
     "societies.join": "staff",
     "societies.remove_member_view": "staff",
     "documents.cards": "staff",
+    "documents.calibration": "staff",
     "partners.index": "viewer",
     "partners.show": "viewer",
     "partners.new": "staff",

@@ -134,3 +134,27 @@ def test_the_command_line_prints_cards_not_yet_issued(app, gothic, tmp_path):
         args=["print", "cards", "--number", "YL-99999", "-o", str(output)]
     )
     assert unknown.exit_code != 0 and "YL-99999" in unknown.output
+
+
+def test_printer_offsets_from_the_settings_reach_the_calibration_sheet(
+    app, signed_in, gothic
+):
+    from tests.test_admin import SETTINGS
+
+    admin = signed_in("admin")
+    response = admin.post_form(
+        "/admin/settings", {**SETTINGS, "card_offset_x": "2", "card_offset_y": "-1.5"}
+    )
+    assert response.status_code == 302
+    out_of_range = admin.post_form(
+        "/admin/settings", {**SETTINGS, "card_offset_x": "25"}
+    )
+    assert out_of_range.status_code == 200  # refused, explained on the form
+    pdf = signed_in("staff").get("/documents/calibration.pdf")
+    assert pdf.mimetype == "application/pdf"
+    if shutil.which("pdftotext") is None:
+        print_tools_unavailable("pdftotext is not installed")
+    text = subprocess.run(
+        ["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True
+    ).stdout.decode()
+    assert "右へ +2.0 mm、下へ -1.5 mm" in text

@@ -33,6 +33,9 @@ class TownSettings(db.Model):
     privacy_policy_text: Mapped[str | None] = mapped_column(
         Text, default=DEFAULT_PRIVACY_NOTICE
     )
+    # Printer correction for card sheets, in mm: x to the right, y down.
+    card_offset_x: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    card_offset_y: Mapped[float] = mapped_column(default=0.0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @classmethod

@@ -8,7 +8,7 @@ from crm.admin.models import TownSettings
 from crm.audit.services import record_event
 from crm.documents.models import Issuance
 from crm.extensions import db
-from crm.printing.business_card import CardData
+from crm.printing.business_card import CardData, Offsets
 from crm.supporters.models import Supporter
 from crm.supporters.tokens import public_url
 from crm.timeutil import utcnow
@@ -24,6 +24,10 @@ def card_data(supporter: Supporter, settings: TownSettings, base_url: str) -> Ca
         number=supporter.registration_number,
         url=public_url(base_url, supporter.public_token),
     )
+
+
+def card_offsets(settings: TownSettings) -> Offsets:
+    return Offsets(x=settings.card_offset_x or 0.0, y=settings.card_offset_y or 0.0)
 
 
 def record_issues(supporter_ids: Iterable[int], kind: str, user=None) -> int:

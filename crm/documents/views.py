@@ -11,9 +11,13 @@ from werkzeug.datastructures import MultiDict
 from crm.admin.services import get_settings
 from crm.auth.permissions import requires_role
 from crm.documents import bp
-from crm.documents.services import card_data, record_issues
+from crm.documents.services import card_data, card_offsets, record_issues
 from crm.extensions import db
-from crm.printing.business_card import render_sheets, render_single_cards
+from crm.printing.business_card import (
+    render_calibration,
+    render_sheets,
+    render_single_cards,
+)
 from crm.printing.fonts import FontsMissing, font_set
 from crm.printing.text import TextProblem
 from crm.supporters.queries import get_supporter_or_404, select_supporters
@@ -59,8 +63,10 @@ def cards():
     try:
         fonts = font_set("gothic", tuple(current_app.config.get("FONT_DIRS", ())))
         data = [card_data(s, settings, base_url) for s in supporters]
-        render = render_single_cards if layout == "single" else render_sheets
-        pdf = render(data, fonts)
+        if layout == "single":
+            pdf = render_single_cards(data, fonts)
+        else:
+            pdf = render_sheets(data, fonts, card_offsets(settings))
     except FontsMissing:
         flash(_("The Japanese fonts for printing are not installed. Ask IT staff "
                 "to install IPAex fonts (see the README)."), "danger")  # fmt: skip
@@ -83,4 +89,20 @@ def cards():
         mimetype="application/pdf",
         as_attachment=True,
         download_name=name,
+    )
+
+
+@bp.route("/calibration.pdf")
+@requires_role("staff")
+def calibration():
+    """The card sheet's cell outlines with the current offsets, to check a printer."""
+    try:
+        fonts = font_set("gothic", tuple(current_app.config.get("FONT_DIRS", ())))
+    except FontsMissing:
+        flash(_("The Japanese fonts for printing are not installed. Ask IT staff "
+                "to install IPAex fonts (see the README)."), "danger")  # fmt: skip
+        return redirect(url_for("admin.settings"))
+    pdf = render_calibration(fonts, card_offsets(get_settings()))
+    return send_file(
+        io.BytesIO(pdf), mimetype="application/pdf", download_name="calibration.pdf"
     )

@@ -135,3 +135,36 @@ def render_single_cards(cards: Iterable[CardData], fonts: FontSet) -> bytes:
         canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def render_calibration(fonts: FontSet, offsets: Offsets = Offsets()) -> bytes:
+    """One A4 page with the outline of every card cell where the offsets put it.
+
+    Printed on plain paper and laid on the card paper against the light, it shows
+    how far the printer shifts: the lines should sit on the perforations.
+    """
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A4, initialFontName=fonts.name)
+    canvas.setTitle("名刺用紙の位置合わせ")
+    canvas.setLineWidth(0.3)
+    for x, y in card_origins(offsets):
+        canvas.rect(x, y, CARD_WIDTH, CARD_HEIGHT, stroke=1, fill=0)
+        for dx, dy in (
+            (0, 0),
+            (CARD_WIDTH, 0),
+            (0, CARD_HEIGHT),
+            (CARD_WIDTH, CARD_HEIGHT),
+        ):
+            canvas.line(x + dx - 3 * mm, y + dy, x + dx + 3 * mm, y + dy)
+            canvas.line(x + dx, y + dy - 3 * mm, x + dx, y + dy + 3 * mm)
+    lines = (
+        "名刺用紙の位置合わせ（A4・倍率100%で普通紙に印刷）",
+        f"いまの補正：右へ {offsets.x:+.1f} mm、下へ {offsets.y:+.1f} mm",
+        "線がミシン目より右にあれば「右へ」を減らし、下にあれば「下へ」を減らします。",
+    )
+    x0, y0 = card_origins(offsets)[4]  # the middle row, left card
+    for i, line in enumerate(lines):
+        draw_text(canvas, line, x0 + 5 * mm, y0 + 38 * mm - i * 6 * mm, fonts, 9)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
