@@ -160,11 +160,13 @@ def render_calibration(fonts: FontSet, offsets: Offsets = Offsets()) -> bytes:
     lines = (
         "名刺用紙の位置合わせ（A4・倍率100%で普通紙に印刷）",
         f"いまの補正：右へ {offsets.x:+.1f} mm、下へ {offsets.y:+.1f} mm",
-        "線がミシン目より右にあれば「右へ」を減らし、下にあれば「下へ」を減らします。",
+        "線がミシン目より右なら「右へ」を減らす。",
+        "線がミシン目より下なら「下へ」を減らす。",
     )
     x0, y0 = card_origins(offsets)[4]  # the middle row, left card
     for i, line in enumerate(lines):
-        draw_text(canvas, line, x0 + 5 * mm, y0 + 38 * mm - i * 6 * mm, fonts, 9)
+        size = fitting_size(line, fonts, CARD_WIDTH - 10 * mm, 9, 6)
+        draw_text(canvas, line, x0 + 5 * mm, y0 + 42 * mm - i * 6 * mm, fonts, size)
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
