@@ -146,7 +146,7 @@ def print_cards_command(
     settings = get_settings()
     base_url = current_app.config["PUBLIC_BASE_URL"]
     try:
-        fonts = font_set("gothic", tuple(current_app.config.get("FONT_DIRS", ())))
+        fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
         cards = [card_data(s, settings, base_url) for s in supporters]
         if layout == "single":
             pdf = render_single_cards(cards, fonts)

@@ -26,6 +26,8 @@ class DefaultConfig:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     PAGE_SIZE = 50
     SQLITE_BUSY_TIMEOUT_MS = 5000
+    # Folders searched for font files before the system's (IPAex, IPAmj, BIZ UD).
+    FONT_DIRS: tuple[str, ...] = ()
 
 
 def from_environment() -> dict:

@@ -61,7 +61,7 @@ def cards():
     settings = get_settings()
     base_url = current_app.config["PUBLIC_BASE_URL"]
     try:
-        fonts = font_set("gothic", tuple(current_app.config.get("FONT_DIRS", ())))
+        fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
         data = [card_data(s, settings, base_url) for s in supporters]
         if layout == "single":
             pdf = render_single_cards(data, fonts)
@@ -97,7 +97,7 @@ def cards():
 def calibration():
     """The card sheet's cell outlines with the current offsets, to check a printer."""
     try:
-        fonts = font_set("gothic", tuple(current_app.config.get("FONT_DIRS", ())))
+        fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
     except FontsMissing:
         flash(_("The Japanese fonts for printing are not installed. Ask IT staff "
                 "to install IPAex fonts (see the README)."), "danger")  # fmt: skip
