@@ -117,7 +117,12 @@ def print_cards_command(
     from flask import current_app
 
     from crm.admin.services import get_settings
-    from crm.documents.services import card_data, card_offsets, record_issues
+    from crm.documents.services import (
+        card_data,
+        card_offsets,
+        public_base_url_is_usable,
+        record_issues,
+    )
     from crm.printing.business_card import render_sheets, render_single_cards
     from crm.printing.fonts import FontsMissing, font_set
     from crm.printing.text import TextProblem
@@ -139,12 +144,17 @@ def print_cards_command(
             raise click.ClickException(f"Unknown numbers: {', '.join(sorted(unknown))}")
     else:
         filters = SupporterFilter(
-            card="not_issued" if not_yet_issued else "", sort="number"
+            card="not_issued" if not_yet_issued else "", sort="number", status="active"
         )
         supporters = select_supporters(filters, limit=10_000_000)
     supporters = [s for s in supporters if not s.is_withdrawn]
     settings = get_settings()
     base_url = current_app.config["PUBLIC_BASE_URL"]
+    if not public_base_url_is_usable(base_url, current_app):
+        raise click.ClickException(
+            f"CRM_PUBLIC_BASE_URL is {base_url!r}: the QR codes would point to this "
+            "machine. Set the public address first."
+        )
     try:
         fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
         cards = [card_data(s, settings, base_url) for s in supporters]

@@ -158,3 +158,56 @@ def test_printer_offsets_from_the_settings_reach_the_calibration_sheet(
         ["pdftotext", "-", "-"], input=pdf.data, capture_output=True, check=True
     ).stdout.decode()
     assert "右へ +2.0 mm、下へ -1.5 mm" in text
+
+
+def test_printing_the_selection_keeps_every_filter_and_never_prints_withdrawn(
+    app, signed_in, gothic, tmp_path
+):
+    from datetime import date
+
+    with app.test_request_context():
+        from crm.supporters.services import withdraw_supporter
+
+        old = make_supporter(family_name="古参", registered_on=date(2020, 6, 1))
+        make_supporter(family_name="新人", registered_on=date(2025, 6, 1))
+        gone = make_supporter(family_name="退会", registered_on=date(2020, 7, 1))
+        withdraw_supporter(gone, date(2024, 1, 1), None)
+        db.session.commit()
+        old_token = old.public_token
+    staff = signed_in("staff")
+    query = "from=2020-01-01&to=2020-12-31&status=all"
+    response = staff.post_form(
+        "/documents/cards",
+        {"query": query, "layout": "sheet", "record": "y"},
+        token_from=f"/likers/?{query}",
+    )
+    assert _decode(response.data, tmp_path) == [
+        f"QR-Code:https://likers.example.jp/v/{old_token}"
+    ]
+    # Keys that are no filter are dropped, never passed on.
+    odd = staff.post_form(
+        "/documents/cards",
+        {"query": "endpoint=x&_external=1&q=存在しない", "layout": "sheet"},
+        token_from="/likers/",
+    )
+    assert odd.status_code == 302
+    assert (
+        odd.headers["Location"]
+        == "/likers/?q=%E5%AD%98%E5%9C%A8%E3%81%97%E3%81%AA%E3%81%84"
+    )
+    too_long = staff.post_form(
+        "/documents/cards", {"query": "q=" + "あ" * 5000}, token_from="/likers/"
+    )
+    assert too_long.status_code == 400
+
+
+def test_cards_are_never_printed_for_a_loopback_public_address(app):
+    from crm.documents.services import public_base_url_is_usable
+
+    class Production:
+        testing = debug = False
+
+    for url in ("http://127.0.0.1:5000", "http://localhost", "", "http://[::1]/"):
+        assert not public_base_url_is_usable(url, Production), url
+    assert public_base_url_is_usable("https://likers.town.lg.jp", Production)
+    assert public_base_url_is_usable("http://127.0.0.1:5000", app)  # testing

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Double, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
@@ -34,8 +34,12 @@ class TownSettings(db.Model):
         Text, default=DEFAULT_PRIVACY_NOTICE
     )
     # Printer correction for card sheets, in mm: x to the right, y down.
-    card_offset_x: Mapped[float] = mapped_column(default=0.0, server_default="0")
-    card_offset_y: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    card_offset_x: Mapped[float] = mapped_column(
+        Double, default=0.0, server_default="0"
+    )
+    card_offset_y: Mapped[float] = mapped_column(
+        Double, default=0.0, server_default="0"
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     @classmethod

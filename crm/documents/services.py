@@ -1,6 +1,7 @@
 """Documents for Likers: what goes on them, and the ledger of what was issued."""
 
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from sqlalchemy import insert, select
 
@@ -24,6 +25,17 @@ def card_data(supporter: Supporter, settings: TownSettings, base_url: str) -> Ca
         number=supporter.registration_number,
         url=public_url(base_url, supporter.public_token),
     )
+
+
+def public_base_url_is_usable(base_url: str, app) -> bool:
+    """QR codes must hold the address people reach from outside, not this PC's.
+
+    Printed cards cannot be corrected, so a loopback default is refused except
+    while testing or developing.
+    """
+    host = urlsplit(base_url or "").hostname or ""
+    loopback = host in ("localhost", "") or host.startswith("127.") or host == "::1"
+    return not loopback or app.testing or app.debug
 
 
 def card_offsets(settings: TownSettings) -> Offsets:

@@ -1,9 +1,10 @@
 """Printing business cards for one Liker or for the Likers list's selection."""
 
 import io
-from urllib.parse import parse_qsl
+from dataclasses import replace
+from urllib.parse import parse_qsl, urlencode
 
-from flask import current_app, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
@@ -11,7 +12,12 @@ from werkzeug.datastructures import MultiDict
 from crm.admin.services import get_settings
 from crm.auth.permissions import requires_role
 from crm.documents import bp
-from crm.documents.services import card_data, card_offsets, record_issues
+from crm.documents.services import (
+    card_data,
+    card_offsets,
+    public_base_url_is_usable,
+    record_issues,
+)
 from crm.extensions import db
 from crm.printing.business_card import (
     render_calibration,
@@ -21,7 +27,7 @@ from crm.printing.business_card import (
 from crm.printing.fonts import FontsMissing, font_set
 from crm.printing.text import TextProblem
 from crm.supporters.queries import get_supporter_or_404, select_supporters
-from crm.supporters.views import filters_from_request
+from crm.supporters.views import FILTER_KEYS, filters_from_request
 from crm.timeutil import today_jst
 
 # Larger runs wait for background printing (issue 4); the CLI prints any number.
@@ -42,10 +48,18 @@ def cards():
         supporters = [supporter]
         back = url_for("supporters.show", supporter_id=supporter.id)
     else:
-        query = MultiDict(parse_qsl(request.form.get("query", "")[:2000]))
-        filters = filters_from_request(query)
+        text = request.form.get("query", "")
+        if len(text) > 4000:
+            abort(400)  # never cut a filter in half: it would print other people
+        query = MultiDict(
+            (key, value) for key, value in parse_qsl(text) if key in FILTER_KEYS
+        )
+        back = (
+            url_for("supporters.index") + "?" + urlencode(list(query.items(multi=True)))
+        )
+        # Withdrawn Likers get no card: leave them out before counting.
+        filters = replace(filters_from_request(query), status="active")
         supporters = select_supporters(filters, MAX_CARDS_PER_REQUEST + 1)
-        back = url_for("supporters.index", **query)
     supporters = [s for s in supporters if not s.is_withdrawn]
     if not supporters:
         flash(_("Nobody to print for."), "warning")
@@ -60,6 +74,10 @@ def cards():
         return redirect(back)
     settings = get_settings()
     base_url = current_app.config["PUBLIC_BASE_URL"]
+    if not public_base_url_is_usable(base_url, current_app):
+        flash(_("The public address for QR codes is not set (CRM_PUBLIC_BASE_URL), so "
+                "the cards would point to this PC. Ask IT staff to set it."), "danger")  # fmt: skip
+        return redirect(back)
     try:
         fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
         data = [card_data(s, settings, base_url) for s in supporters]

@@ -38,11 +38,18 @@ from crm.supporters.services import (
 STATUS_CHOICES = (*STATUSES, "all")
 
 
-def _date_arg(name: str) -> date | None:
+def _date_arg(args, name: str) -> date | None:
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        return date.fromisoformat(args.get(name, ""))
     except ValueError:
         return None
+
+
+# The query-string keys of the list's filters (and nothing else).
+FILTER_KEYS = (
+    "q", "category", "residence", "status", "from", "to", "event", "attended_from",
+    "attended_to", "society", "card", "sort",
+)  # fmt: skip
 
 
 def filters_from_request(args=None) -> SupporterFilter:
@@ -53,11 +60,11 @@ def filters_from_request(args=None) -> SupporterFilter:
         category_ids=[int(v) for v in args.getlist("category") if v.isdigit()],
         residences=[v for v in args.getlist("residence") if v in RESIDENCES],
         status=args.get("status") if args.get("status") in STATUS_CHOICES else "active",
-        registered_from=_date_arg("from"),
-        registered_to=_date_arg("to"),
+        registered_from=_date_arg(args, "from"),
+        registered_to=_date_arg(args, "to"),
         event_id=args.get("event", type=int),
-        attended_from=_date_arg("attended_from"),
-        attended_to=_date_arg("attended_to"),
+        attended_from=_date_arg(args, "attended_from"),
+        attended_to=_date_arg(args, "attended_to"),
         society_id=args.get("society", type=int),
         card=args.get("card") if args.get("card") in ("issued", "not_issued") else "",
         sort=args.get("sort") if args.get("sort") in SORTS else "kana",
