@@ -118,13 +118,11 @@ def print_cards_command(
 
     from crm.admin.services import get_settings
     from crm.documents.services import (
-        card_data,
-        card_offsets,
         public_base_url_is_usable,
         record_issues,
+        render_cards,
     )
-    from crm.printing.business_card import render_sheets, render_single_cards
-    from crm.printing.fonts import FontsMissing, font_set
+    from crm.printing.fonts import FontsMissing
     from crm.printing.text import TextProblem
     from crm.supporters.models import Supporter
     from crm.supporters.queries import SupporterFilter, select_supporters
@@ -156,12 +154,13 @@ def print_cards_command(
             "machine. Set the public address first."
         )
     try:
-        fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
-        cards = [card_data(s, settings, base_url) for s in supporters]
-        if layout == "single":
-            pdf = render_single_cards(cards, fonts)
-        else:
-            pdf = render_sheets(cards, fonts, card_offsets(settings))
+        pdf = render_cards(
+            supporters,
+            layout,
+            settings,
+            base_url,
+            tuple(current_app.config["FONT_DIRS"]),
+        )
     except (FontsMissing, TextProblem) as error:
         raise click.ClickException(str(error)) from error
     with open(output, "wb") as handle:

@@ -9,7 +9,13 @@ from crm.admin.models import TownSettings
 from crm.audit.services import record_event
 from crm.documents.models import Issuance
 from crm.extensions import db
-from crm.printing.business_card import CardData, Offsets
+from crm.printing.business_card import (
+    CardData,
+    Offsets,
+    render_sheets,
+    render_single_cards,
+)
+from crm.printing.fonts import font_set
 from crm.supporters.models import Supporter
 from crm.supporters.tokens import public_url
 from crm.timeutil import utcnow
@@ -40,6 +46,24 @@ def public_base_url_is_usable(base_url: str, app) -> bool:
 
 def card_offsets(settings: TownSettings) -> Offsets:
     return Offsets(x=settings.card_offset_x or 0.0, y=settings.card_offset_y or 0.0)
+
+
+def render_cards(
+    supporters: list[Supporter],
+    layout: str,
+    settings: TownSettings,
+    base_url: str,
+    font_dirs: tuple[str, ...] = (),
+) -> bytes:
+    """The business cards of these Likers as PDF: A4 sheets of 10, or one per page.
+
+    Raises FontsMissing or TextProblem (a name that cannot be printed right).
+    """
+    fonts = font_set("gothic", font_dirs)
+    cards = [card_data(s, settings, base_url) for s in supporters]
+    if layout == "single":
+        return render_single_cards(cards, fonts)
+    return render_sheets(cards, fonts, card_offsets(settings))
 
 
 def record_issues(supporter_ids: Iterable[int], kind: str, user=None) -> int:

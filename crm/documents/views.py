@@ -13,17 +13,13 @@ from crm.admin.services import get_settings
 from crm.auth.permissions import requires_role
 from crm.documents import bp
 from crm.documents.services import (
-    card_data,
     card_offsets,
     public_base_url_is_usable,
     record_issues,
+    render_cards,
 )
 from crm.extensions import db
-from crm.printing.business_card import (
-    render_calibration,
-    render_sheets,
-    render_single_cards,
-)
+from crm.printing.business_card import render_calibration
 from crm.printing.fonts import FontsMissing, font_set
 from crm.printing.text import TextProblem
 from crm.supporters.queries import get_supporter_or_404, select_supporters
@@ -79,12 +75,13 @@ def cards():
                 "the cards would point to this PC. Ask IT staff to set it."), "danger")  # fmt: skip
         return redirect(back)
     try:
-        fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
-        data = [card_data(s, settings, base_url) for s in supporters]
-        if layout == "single":
-            pdf = render_single_cards(data, fonts)
-        else:
-            pdf = render_sheets(data, fonts, card_offsets(settings))
+        pdf = render_cards(
+            supporters,
+            layout,
+            settings,
+            base_url,
+            tuple(current_app.config["FONT_DIRS"]),
+        )
     except FontsMissing:
         flash(_("The Japanese fonts for printing are not installed. Ask IT staff "
                 "to install IPAex fonts (see the README)."), "danger")  # fmt: skip

@@ -32,6 +32,7 @@ from crm.supporters.models import Supporter
 from crm.supporters.queries import (
     SupporterFilter,
     find_by_public_token,
+    list_reference_items,
     matching_keys,
     search_branches,
 )
@@ -105,10 +106,7 @@ def get_day_or_404(event_id: int, day_id: int) -> EventDay:
 
 
 def list_themes(active_only: bool = False) -> list[Theme]:
-    query = select(Theme).order_by(Theme.position, Theme.id)
-    if active_only:
-        query = query.where(Theme.active.is_(True))
-    return list(db.session.scalars(query))
+    return list_reference_items(Theme, active_only)
 
 
 def day_roster(day_id: int) -> list[Attendance]:

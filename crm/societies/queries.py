@@ -2,7 +2,7 @@
 
 from flask import abort
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from crm.events.models import Attendance
 from crm.extensions import db
@@ -54,5 +54,17 @@ def list_members(society_id: int) -> list[SocietyMembership]:
                 Supporter.kana_key,
                 Supporter.id,
             )
+        )
+    )
+
+
+def list_memberships_of(supporter_id: int) -> list[SocietyMembership]:
+    return list(
+        db.session.scalars(
+            select(SocietyMembership)
+            .join(Society)
+            .where(SocietyMembership.supporter_id == supporter_id)
+            .options(contains_eager(SocietyMembership.society))
+            .order_by(Society.name)
         )
     )

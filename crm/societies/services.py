@@ -3,9 +3,6 @@
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
-
 from crm.audit.services import record_event
 from crm.database import upsert_insert
 from crm.extensions import db
@@ -70,15 +67,3 @@ def remove_member(society: Society, supporter_id: int, user=None) -> None:
             "remove_member", "supporter", supporter_id,
             {"society_id": society.id}, user=user,
         )  # fmt: skip
-
-
-def list_memberships_of(supporter_id: int) -> list[SocietyMembership]:
-    return list(
-        db.session.scalars(
-            select(SocietyMembership)
-            .join(Society)
-            .where(SocietyMembership.supporter_id == supporter_id)
-            .options(contains_eager(SocietyMembership.society))
-            .order_by(Society.name)
-        )
-    )

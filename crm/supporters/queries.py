@@ -276,15 +276,17 @@ def find_by_public_token(token: str) -> Supporter | None:
     return db.session.scalar(select(Supporter).where(Supporter.public_token == token))
 
 
-def list_categories(active_only: bool = False) -> list[Category]:
-    query = select(Category).order_by(Category.position, Category.id)
+def list_reference_items(model, active_only: bool = False) -> list:
+    """An admin-edited list (categories, channels, themes) in its set order."""
+    query = select(model).order_by(model.position, model.id)
     if active_only:
-        query = query.where(Category.active.is_(True))
+        query = query.where(model.active.is_(True))
     return list(db.session.scalars(query))
+
+
+def list_categories(active_only: bool = False) -> list[Category]:
+    return list_reference_items(Category, active_only)
 
 
 def list_channels(active_only: bool = False) -> list[Channel]:
-    query = select(Channel).order_by(Channel.position, Channel.id)
-    if active_only:
-        query = query.where(Channel.active.is_(True))
-    return list(db.session.scalars(query))
+    return list_reference_items(Channel, active_only)

@@ -14,8 +14,7 @@ from crm.events.services import convert_guest
 from crm.extensions import db
 from crm.japanese import without_control_characters
 from crm.societies.forms import MembershipForm, membership_role_labels
-from crm.societies.queries import list_societies
-from crm.societies.services import list_memberships_of
+from crm.societies.queries import list_memberships_of, list_societies
 from crm.supporters import bp
 from crm.supporters.forms import ConfirmForm, SupporterForm, WithdrawForm
 from crm.supporters.models import RESIDENCES, STATUSES
