@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sys
 
 import click
 from flask import Flask
@@ -98,35 +99,71 @@ def _load_demo(count: int, seed: int = 2018) -> None:
 print_cli = AppGroup("print", help="Print documents for Likers as PDF.")
 
 
+def _print_options(function):
+    for option in reversed(
+        [
+            click.option("--all", "everyone", is_flag=True, help="Every active Liker."),
+            click.option("--number", "numbers", multiple=True, help="A registration number."),
+            click.option("--not-yet-issued", is_flag=True, help="Active Likers without one."),
+            click.option("--record-issue", is_flag=True, help="Write the prints to the ledger."),
+            click.option("-o", "--output", type=click.Path(dir_okay=False), required=True),
+        ]
+    ):  # fmt: skip
+        function = option(function)
+    return function
+
+
 @print_cli.command("cards")
-@click.option("--all", "everyone", is_flag=True, help="Every active Liker.")
-@click.option("--number", "numbers", multiple=True, help="A registration number.")
-@click.option("--not-yet-issued", is_flag=True, help="Active Likers without a card.")
+@_print_options
 @click.option(
     "--layout",
     type=click.Choice(["sheet", "single"]),
     default="sheet",
     show_default=True,
 )
-@click.option("--record-issue", is_flag=True, help="Write the cards to the ledger.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option("--back", is_flag=True, help="Add the back side (duplex printing).")
+@click.option("--crop-marks", is_flag=True, help="Cutting marks around the sheet.")
 def print_cards_command(
-    everyone, numbers, not_yet_issued, layout, record_issue, output
+    everyone, numbers, not_yet_issued, record_issue, output, layout, back, crop_marks
 ):
     """Business cards: A4 sheets of 10 (A-One 10面) or one card per page."""
+    options = {"back": back, "crop_marks": crop_marks}
+    _print_documents("card", everyone, numbers, not_yet_issued, record_issue, output,
+                     layout, options)  # fmt: skip
+
+
+@print_cli.command("certificates")
+@_print_options
+@click.option(
+    "--layout",
+    type=click.Choice(["vertical", "horizontal"]),
+    help="Default: the layout chosen in the settings.",
+)
+def print_certificates_command(
+    everyone, numbers, not_yet_issued, record_issue, output, layout
+):
+    """Certificates (感謝状), one A4 page each, vertical or horizontal writing."""
+    _print_documents("certificate", everyone, numbers, not_yet_issued, record_issue,
+                     output, layout, {})  # fmt: skip
+
+
+def _print_documents(
+    kind, everyone, numbers, not_yet_issued, record_issue, output, layout, options
+):
     from flask import current_app
 
     from crm.admin.services import get_settings
     from crm.documents.services import (
         public_base_url_is_usable,
         record_issues,
-        render_cards,
+        render_documents,
     )
     from crm.printing.fonts import FontsMissing
     from crm.printing.text import TextProblem
     from crm.supporters.models import Supporter
     from crm.supporters.queries import SupporterFilter, select_supporters
 
+    words = {"card": "cards", "certificate": "certificates"}[kind]
     if not (everyone or numbers or not_yet_issued):
         raise click.UsageError("Say whom: --all, --number N or --not-yet-issued.")
     if numbers:
@@ -141,12 +178,13 @@ def print_cards_command(
         if unknown:
             raise click.ClickException(f"Unknown numbers: {', '.join(sorted(unknown))}")
     else:
-        filters = SupporterFilter(
-            card="not_issued" if not_yet_issued else "", sort="number", status="active"
-        )
+        not_issued = "not_issued" if not_yet_issued else ""
+        filters = SupporterFilter(sort="number", status="active", **{kind: not_issued})
         supporters = select_supporters(filters, limit=10_000_000)
     supporters = [s for s in supporters if not s.is_withdrawn]
     settings = get_settings()
+    if kind == "certificate":
+        layout = layout or settings.certificate_layout
     base_url = current_app.config["PUBLIC_BASE_URL"]
     if not public_base_url_is_usable(base_url, current_app):
         raise click.ClickException(
@@ -154,25 +192,34 @@ def print_cards_command(
             "machine. Set the public address first."
         )
     try:
-        pdf = render_cards(
-            supporters,
-            layout,
-            settings,
-            base_url,
-            tuple(current_app.config["FONT_DIRS"]),
-        )
+        with click.progressbar(
+            length=len(supporters), label=f"Printing {words}", file=sys.stderr
+        ) as bar:
+            pdf = render_documents(
+                kind,
+                supporters,
+                layout,
+                settings,
+                base_url,
+                tuple(current_app.config["FONT_DIRS"]),
+                options,
+                progress=lambda done: bar.update(done - bar.pos),
+            )
     except (FontsMissing, TextProblem) as error:
         raise click.ClickException(str(error)) from error
     with open(output, "wb") as handle:
         handle.write(pdf)
     if record_issue:
-        record_issues([s.id for s in supporters], "card")
+        record_issues([s.id for s in supporters], kind)
     db.session.commit()
-    click.echo(f"Wrote {len(supporters)} cards to {output}.")
+    click.echo(f"Wrote {len(supporters)} {words} to {output}.")
 
 
 def register(app: Flask) -> None:
+    from crm.jobs.cli import jobs_cli
+
     app.cli.add_command(users_cli)
     app.cli.add_command(setup_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(print_cli)
+    app.cli.add_command(jobs_cli)

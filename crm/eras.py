@@ -43,6 +43,27 @@ def format_era(day: date) -> str:
     return f"{name}{year_text}年{day.month}月{day.day}日"
 
 
+_KANJI_DIGITS = "〇一二三四五六七八九"
+
+
+def kanji_number(value: int) -> str:
+    """1..99 in kanji numerals as on certificates: 十, 十一, 二十三."""
+    if not 0 < value < 100:
+        raise ValueError(f"{value} is outside 1..99")
+    tens, ones = divmod(value, 10)
+    text = ""
+    if tens:
+        text = ("" if tens == 1 else _KANJI_DIGITS[tens]) + "十"
+    return text + (_KANJI_DIGITS[ones] if ones else "")
+
+
+def format_era_kanji(day: date) -> str:
+    """2026-11-23 -> 令和八年十一月二十三日, for vertical certificates (賞状)."""
+    name, year = era_for(day)
+    year_text = "元" if year == 1 else kanji_number(year)
+    return f"{name}{year_text}年{kanji_number(day.month)}月{kanji_number(day.day)}日"
+
+
 def format_japanese(day: date) -> str:
     """2019-05-01 -> 2019年5月1日."""
     return f"{day.year}年{day.month}月{day.day}日"

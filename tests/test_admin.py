@@ -17,8 +17,6 @@ SETTINGS = {
     "number_prefix": "KF",
     "number_digits": "4",
     "privacy_policy_version": "2.0",
-    "card_offset_x": "0",
-    "card_offset_y": "0",
 }
 
 

@@ -84,7 +84,7 @@ def test_the_list_prints_its_selection_and_filters_those_without_a_card(
     )
     staff = signed_in("staff")
     page = staff.get("/likers/?q=たか").get_data(as_text=True)
-    assert "この2人の名刺を印刷" in page
+    assert "この2人分を印刷…" in page
     response = staff.post_form(
         "/documents/cards",
         {"query": "q=たか", "layout": "sheet", "record": "y"},
@@ -111,7 +111,7 @@ def test_a_name_too_long_for_the_card_prints_nothing_and_says_so(
         token_from=f"/likers/{supporter_id}",
         follow_redirects=True,
     )
-    assert "最小の文字サイズでも名刺に収まりません" in response.get_data(as_text=True)
+    assert "最小の文字サイズでも収まりません" in response.get_data(as_text=True)
     assert _ledger(app) == []
 
 
@@ -139,15 +139,16 @@ def test_the_command_line_prints_cards_not_yet_issued(app, gothic, tmp_path):
 def test_printer_offsets_from_the_settings_reach_the_calibration_sheet(
     app, signed_in, gothic
 ):
-    from tests.test_admin import SETTINGS
+    from tests.test_documents_certificates import DOCUMENT_SETTINGS
 
     admin = signed_in("admin")
     response = admin.post_form(
-        "/admin/settings", {**SETTINGS, "card_offset_x": "2", "card_offset_y": "-1.5"}
+        "/documents/settings",
+        {**DOCUMENT_SETTINGS, "card_offset_x": "2", "card_offset_y": "-1.5"},
     )
     assert response.status_code == 302
     out_of_range = admin.post_form(
-        "/admin/settings", {**SETTINGS, "card_offset_x": "25"}
+        "/documents/settings", {**DOCUMENT_SETTINGS, "card_offset_x": "25"}
     )
     assert out_of_range.status_code == 200  # refused, explained on the form
     pdf = signed_in("staff").get("/documents/calibration.pdf")

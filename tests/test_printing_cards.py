@@ -129,3 +129,50 @@ def test_a_name_too_long_for_the_card_is_refused_not_clipped(gothic):
     with pytest.raises(TextProblem) as refused:
         render_sheets([too_long], gothic)
     assert refused.value.too_long
+
+
+def test_the_back_side_follows_each_sheet_mirrored_for_duplex(gothic, tmp_path):
+    cards = [
+        CardData(**{**card.__dict__, "back_text": f"裏面 {card.number}"})
+        for card in _cards(3)
+    ]
+    path = tmp_path / "duplex.pdf"
+    path.write_bytes(render_sheets(cards, gothic, back=True))
+    assert _pdfinfo(path)[0] == 2
+    front = _run("pdftotext", "-f", "1", "-l", "1", str(path), "-")
+    assert "裏面" not in front
+    # Flipped on the long edge, the back of the top-left card is at the top right.
+    half = ["-W", "297", "-H", "842", "-f", "2", "-l", "2"]
+    left = _run("pdftotext", "-x", "0", "-y", "0", *half, str(path), "-")
+    right = _run("pdftotext", "-x", "298", "-y", "0", *half, str(path), "-")
+    assert "裏面 YL-00002" in left and "裏面 YL-00001" not in left
+    assert "裏面 YL-00001" in right and "裏面 YL-00003" in right
+    single = tmp_path / "single.pdf"
+    single.write_bytes(render_single_cards(cards[:1], gothic, back=True))
+    assert _pdfinfo(single)[0] == 2
+
+
+def test_crop_marks_sit_in_the_margin_in_line_with_the_cards_edges(gothic, tmp_path):
+    from PIL import Image
+
+    def darkest_near(path, x_mm, y_mm):
+        _run("pdftoppm", "-r", "300", "-gray", "-singlefile", str(path), str(path))
+        page = Image.open(f"{path}.pgm")
+        x, y = round(x_mm / 25.4 * 300), round(y_mm / 25.4 * 300)
+        return min(
+            page.getpixel((i, j))
+            for i in range(x - 3, x + 4)
+            for j in range(y - 3, y + 4)
+        )
+
+    marked, plain = tmp_path / "marked.pdf", tmp_path / "plain.pdf"
+    marked.write_bytes(render_sheets(_cards(10), gothic, crop_marks=True))
+    plain.write_bytes(render_sheets(_cards(10), gothic))
+    # Above the right column's right edge (x 196 mm), 7 mm from the top of the page.
+    assert darkest_near(marked, 196, 7) < 128
+    assert darkest_near(plain, 196, 7) > 200
+    # Left of the first row's bottom edge (y 66 mm), 8 mm from the left of the page.
+    assert darkest_near(marked, 8, 66) < 128
+    assert darkest_near(plain, 8, 66) > 200
+    # Never on a card: just inside the top left corner stays white.
+    assert darkest_near(marked, 15, 12) > 200

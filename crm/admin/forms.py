@@ -3,7 +3,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
-    FloatField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -20,7 +19,7 @@ from wtforms.validators import (
 
 from crm.admin.services import PREFECTURES, local_government_code_is_valid
 from crm.auth.services import MIN_PASSWORD_LENGTH
-from crm.forms import Required, RequiredInput, choices, strip_text
+from crm.forms import Required, choices, strip_text
 
 TEXT = {"filters": [strip_text]}
 ROLE_CHOICES = [
@@ -95,17 +94,6 @@ class TownSettingsForm(FlaskForm):
     )
     privacy_policy_text = TextAreaField(
         _l("Privacy notice"), validators=[Optional(), Length(max=20000)]
-    )
-
-    card_offset_x = FloatField(
-        _l("Card sheet: move right by (mm, minus moves left)"),
-        validators=[RequiredInput(), NumberRange(min=-10, max=10)],
-        default=0,
-    )
-    card_offset_y = FloatField(
-        _l("Card sheet: move down by (mm, minus moves up)"),
-        validators=[RequiredInput(), NumberRange(min=-10, max=10)],
-        default=0,
     )
 
     def validate_local_government_code(self, field):

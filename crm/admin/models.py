@@ -13,6 +13,16 @@ DEFAULT_PRIVACY_NOTICE = """\
 法令に基づく場合を除き、ご本人の同意なく目的外に利用したり第三者に提供したりすることはありません。
 ご本人は、登録内容の開示・訂正・利用停止・削除を求めることができます。"""
 
+# The certificate's text; {…} are filled in per Liker (see crm.documents.placeholders).
+DEFAULT_CERTIFICATE_BODY = (
+    "あなたは{登録日}に{事業名}に登録され、{市町村名}の関係人口の一員として"
+    "まちを応援してくださっています。"
+    "そのお気持ちに心から感謝し、ここに感謝状を贈ります。"
+)
+DEFAULT_CARD_BACK_TEXT = (
+    "この名刺の持ち主は{事業名}の登録者です。QRコードから登録を確かめられます。"
+)
+
 
 class TownSettings(db.Model):
     """The one row of settings that makes the CRM this town's."""
@@ -39,6 +49,26 @@ class TownSettings(db.Model):
     )
     card_offset_y: Mapped[float] = mapped_column(
         Double, default=0.0, server_default="0"
+    )
+    # Documents: the certificate (登録感謝状) and the card's title and back side.
+    certificate_title: Mapped[str] = mapped_column(
+        String(30), default="感謝状", server_default="感謝状"
+    )
+    certificate_body: Mapped[str] = mapped_column(
+        Text, default=DEFAULT_CERTIFICATE_BODY, server_default=DEFAULT_CERTIFICATE_BODY
+    )
+    certificate_layout: Mapped[str] = mapped_column(
+        String(20), default="vertical", server_default="vertical"
+    )
+    # Horizontal certificates may use Western dates; vertical ones always use the era.
+    certificate_date_style: Mapped[str] = mapped_column(
+        String(10), default="era", server_default="era"
+    )
+    card_title: Mapped[str] = mapped_column(
+        String(50), default="{呼称} 登録者", server_default="{呼称} 登録者"
+    )
+    card_back_text: Mapped[str] = mapped_column(
+        Text, default=DEFAULT_CARD_BACK_TEXT, server_default=DEFAULT_CARD_BACK_TEXT
     )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -1,13 +1,18 @@
 """Documents for Likers: what goes on them, and the ledger of what was issued."""
 
-from collections.abc import Iterable
+import io
+from collections.abc import Callable, Iterable
+from datetime import date
 from urllib.parse import urlsplit
 
+from reportlab.lib.utils import ImageReader
 from sqlalchemy import insert, select
 
 from crm.admin.models import TownSettings
 from crm.audit.services import record_event
-from crm.documents.models import Issuance
+from crm.documents.models import DocumentImage, Issuance
+from crm.documents.placeholders import fill
+from crm.eras import format_era, format_era_kanji, format_japanese
 from crm.extensions import db
 from crm.printing.business_card import (
     CardData,
@@ -15,21 +20,102 @@ from crm.printing.business_card import (
     render_sheets,
     render_single_cards,
 )
+from crm.printing.certificate import CertificateData, Images, render_certificates
 from crm.printing.fonts import font_set
 from crm.supporters.models import Supporter
 from crm.supporters.tokens import public_url
-from crm.timeutil import utcnow
+from crm.timeutil import today_jst, utcnow
+
+
+def placeholder_values(
+    supporter: Supporter, settings: TownSettings, issued_on: date, kanji: bool = False
+) -> dict[str, str]:
+    """What {事業名}, {氏名} … stand for on this Liker's documents.
+
+    kanji: dates in kanji numerals, for vertical writing.
+    """
+    era = format_era_kanji if kanji else format_era
+    return {
+        "事業名": settings.programme_name,
+        "市町村名": settings.municipality_name,
+        "呼称": settings.supporter_word or "",
+        "氏名": supporter.full_name,
+        "登録番号": supporter.registration_number,
+        "登録日": era(supporter.registered_on),
+        "発行日": era(issued_on),
+    }
 
 
 def card_data(supporter: Supporter, settings: TownSettings, base_url: str) -> CardData:
     """What a Liker's card shows; the QR code holds the public address only."""
+    values = placeholder_values(supporter, settings, today_jst())
     return CardData(
         programme=settings.programme_name,
-        title=f"{settings.programme_name} {settings.supporter_word or 'Likers'}",
+        title=fill(settings.card_title or "", values),
         name=supporter.full_name,
         reading=supporter.name_romaji or supporter.full_kana,
         number=supporter.registration_number,
         url=public_url(base_url, supporter.public_token),
+        back_text=fill(settings.card_back_text or "", values),
+    )
+
+
+def certificate_data(
+    supporter: Supporter,
+    settings: TownSettings,
+    base_url: str,
+    layout: str,
+    issued_on: date,
+) -> CertificateData:
+    """What a Liker's certificate says.
+
+    The vertical layout always dates in the era, in kanji numerals, as a 賞状 does;
+    the horizontal one follows the date setting (era or Western).
+    """
+    vertical = layout == "vertical"
+    values = placeholder_values(supporter, settings, issued_on, kanji=vertical)
+    if vertical:
+        issued = format_era_kanji(issued_on)
+    elif settings.certificate_date_style == "western":
+        issued = format_japanese(issued_on)
+    else:
+        issued = format_era(issued_on)
+    return CertificateData(
+        title=settings.certificate_title,
+        name=supporter.full_name,
+        body=fill(settings.certificate_body, values),
+        date=issued,
+        issuer_title=settings.mayor_title,
+        issuer_name=settings.mayor_name or "",
+        number=supporter.registration_number,
+        url=public_url(base_url, supporter.public_token),
+        programme=settings.programme_name,
+    )
+
+
+def document_images() -> Images:
+    """The uploaded logo and seal, ready for reportlab (None where not uploaded)."""
+    found = {
+        image.kind: ImageReader(io.BytesIO(image.content))
+        for image in db.session.scalars(select(DocumentImage))
+    }
+    return Images(logo=found.get("logo"), seal=found.get("seal"))
+
+
+def sample_supporter(settings: TownSettings) -> Supporter:
+    """A Liker who exists only on preview pages: rare kanji, a long-ish reading.
+
+    Never added to the session.
+    """
+    return Supporter(
+        family_name="𠮷田",
+        given_name="髙子",
+        family_name_kana="ヨシダ",
+        given_name_kana="タカコ",
+        registration_number=settings.format_number(12),
+        registered_on=today_jst(),
+        public_token="preview-sample-token-0000",  # noqa: S106 (not a secret)
+        status="active",
     )
 
 
@@ -54,16 +140,79 @@ def render_cards(
     settings: TownSettings,
     base_url: str,
     font_dirs: tuple[str, ...] = (),
+    options: dict | None = None,
 ) -> bytes:
     """The business cards of these Likers as PDF: A4 sheets of 10, or one per page.
 
+    options: {"back": bool} adds the back side after each page, for duplex
+    printing; {"crop_marks": bool} adds cutting marks around a sheet's grid.
+
     Raises FontsMissing or TextProblem (a name that cannot be printed right).
     """
+    options = options or {}
     fonts = font_set("gothic", font_dirs)
     cards = [card_data(s, settings, base_url) for s in supporters]
+    images = document_images()
+    back = bool(options.get("back"))
     if layout == "single":
-        return render_single_cards(cards, fonts)
-    return render_sheets(cards, fonts, card_offsets(settings))
+        return render_single_cards(cards, fonts, logo=images.logo, back=back)
+    return render_sheets(
+        cards,
+        fonts,
+        card_offsets(settings),
+        logo=images.logo,
+        back=back,
+        crop_marks=bool(options.get("crop_marks")),
+    )
+
+
+def render_certificates_for(
+    supporters: list[Supporter],
+    layout: str,
+    settings: TownSettings,
+    base_url: str,
+    font_dirs: tuple[str, ...] = (),
+    issued_on: date | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> bytes:
+    """The certificates of these Likers as one PDF, one A4 page each.
+
+    Raises FontsMissing or TextProblem, as render_cards does.
+    """
+    issued_on = issued_on or today_jst()
+    fonts = font_set("mincho", font_dirs)
+    data = (
+        certificate_data(s, settings, base_url, layout, issued_on) for s in supporters
+    )
+    return render_certificates(data, layout, fonts, document_images(), progress)
+
+
+def render_documents(
+    kind: str,
+    supporters: list[Supporter],
+    layout: str,
+    settings: TownSettings,
+    base_url: str,
+    font_dirs: tuple[str, ...] = (),
+    options: dict | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> bytes:
+    """One PDF of cards or certificates for these Likers.
+
+    options: {"back": bool, "crop_marks": bool} for cards. progress(done) is called
+    now and then with the number of documents drawn so far, for background jobs.
+    """
+    if kind == "card":
+        pdf = render_cards(supporters, layout, settings, base_url, font_dirs, options)
+    elif kind == "certificate":
+        return render_certificates_for(
+            supporters, layout, settings, base_url, font_dirs, progress=progress
+        )
+    else:
+        raise ValueError(f"unknown document kind {kind!r}")
+    if progress is not None:
+        progress(len(supporters))
+    return pdf
 
 
 def record_issues(supporter_ids: Iterable[int], kind: str, user=None) -> int:

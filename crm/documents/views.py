@@ -1,110 +1,157 @@
-"""Printing business cards for one Liker or for the Likers list's selection."""
+"""Printing cards and certificates, and the settings of what they say and show."""
 
 import io
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
-from crm.admin.services import get_settings
+from crm.admin.models import TownSettings
+from crm.admin.services import ensure_settings, get_settings
+from crm.audit.services import record_event
 from crm.auth.permissions import requires_role
 from crm.documents import bp
+from crm.documents.forms import DocumentSettingsForm, ImageUploadForm
+from crm.documents.images import ImageProblem, remove_image, save_image
+from crm.documents.models import IMAGE_KINDS, DocumentImage
+from crm.documents.placeholders import PLACEHOLDERS
 from crm.documents.services import (
     card_offsets,
     public_base_url_is_usable,
     record_issues,
-    render_cards,
+    render_documents,
+    sample_supporter,
 )
 from crm.extensions import db
 from crm.printing.business_card import render_calibration
 from crm.printing.fonts import FontsMissing, font_set
 from crm.printing.text import TextProblem
+from crm.supporters.forms import ConfirmForm
 from crm.supporters.queries import get_supporter_or_404, select_supporters
 from crm.supporters.views import FILTER_KEYS, filters_from_request
 from crm.timeutil import today_jst
 
-# Larger runs wait for background printing (issue 4); the CLI prints any number.
-MAX_CARDS_PER_REQUEST = 1000
-LAYOUTS = ("sheet", "single")
+# Larger runs wait for background printing; the CLI prints any number.
+MAX_PER_REQUEST = 1000
+LAYOUTS = {"card": ("sheet", "single"), "certificate": ("vertical", "horizontal")}
+FILE_NAMES = {"card": "cards", "certificate": "certificates"}
 
 
-@bp.route("/cards", methods=["POST"])
-@requires_role("staff")
-def cards():
-    """A PDF of business cards: one Liker (supporter_id) or the list's selection."""
-    layout = (
-        request.form.get("layout") if request.form.get("layout") in LAYOUTS else "sheet"
-    )
-    back = url_for("supporters.index")
+def _fonts_missing_message() -> str:
+    return _("The Japanese fonts for printing are not installed. Ask IT staff "
+             "to install IPAex fonts (see the README).")  # fmt: skip
+
+
+def _text_problem_message(problem: TextProblem) -> str:
+    if problem.missing:
+        return _("No font can show %(chars)s in “%(text)s”. Nothing was printed.",
+                 chars="".join(problem.missing), text=problem.text)  # fmt: skip
+    return _("“%(text)s” is too long for its place even at the smallest size. "
+             "Nothing was printed.", text=problem.text)  # fmt: skip
+
+
+def _selection():
+    """The Likers to print for, and the page to go back to.
+
+    One Liker (supporter_id), or the Likers list's filter (query) without the
+    withdrawn, who get no documents.
+    """
     if request.form.get("supporter_id", "").isdigit():
         supporter = get_supporter_or_404(int(request.form["supporter_id"]))
-        supporters = [supporter]
         back = url_for("supporters.show", supporter_id=supporter.id)
-    else:
-        text = request.form.get("query", "")
-        if len(text) > 4000:
-            abort(400)  # never cut a filter in half: it would print other people
-        query = MultiDict(
-            (key, value) for key, value in parse_qsl(text) if key in FILTER_KEYS
-        )
-        back = (
-            url_for("supporters.index") + "?" + urlencode(list(query.items(multi=True)))
-        )
-        # Withdrawn Likers get no card: leave them out before counting.
-        filters = replace(filters_from_request(query), status="active")
-        supporters = select_supporters(filters, MAX_CARDS_PER_REQUEST + 1)
+        return [supporter], back
+    text = request.form.get("query", "")
+    if len(text) > 4000:
+        abort(400)  # never cut a filter in half: it would print other people
+    query = MultiDict(
+        (key, value) for key, value in parse_qsl(text) if key in FILTER_KEYS
+    )
+    back = url_for("supporters.index") + "?" + urlencode(list(query.items(multi=True)))
+    filters = replace(filters_from_request(query), status="active")
+    return select_supporters(filters, MAX_PER_REQUEST + 1), back
+
+
+def _print(kind: str):
+    layouts = LAYOUTS[kind]
+    settings = get_settings()
+    default = settings.certificate_layout if kind == "certificate" else layouts[0]
+    layout = request.form.get("layout")
+    layout = layout if layout in layouts else default
+    supporters, back = _selection()
     supporters = [s for s in supporters if not s.is_withdrawn]
     if not supporters:
         flash(_("Nobody to print for."), "warning")
         return redirect(back)
-    if len(supporters) > MAX_CARDS_PER_REQUEST:
+    if len(supporters) > MAX_PER_REQUEST:
         flash(
-            _("More than %(count)s cards: narrow the selection (e.g. by date), or "
-              "ask IT staff to print them with the command line.",
-              count=MAX_CARDS_PER_REQUEST),
+            _("More than %(count)s documents: narrow the selection (e.g. by date), "
+              "or ask IT staff to print them with the command line.",
+              count=MAX_PER_REQUEST),
             "danger",
         )  # fmt: skip
         return redirect(back)
-    settings = get_settings()
     base_url = current_app.config["PUBLIC_BASE_URL"]
     if not public_base_url_is_usable(base_url, current_app):
         flash(_("The public address for QR codes is not set (CRM_PUBLIC_BASE_URL), so "
-                "the cards would point to this PC. Ask IT staff to set it."), "danger")  # fmt: skip
+                "the codes would point to this PC. Ask IT staff to set it."), "danger")  # fmt: skip
         return redirect(back)
+    options = {
+        "back": request.form.get("back") == "y",
+        "crop_marks": request.form.get("crop_marks") == "y",
+    }
     try:
-        pdf = render_cards(
+        pdf = render_documents(
+            kind,
             supporters,
             layout,
             settings,
             base_url,
             tuple(current_app.config["FONT_DIRS"]),
+            options,
         )
     except FontsMissing:
-        flash(_("The Japanese fonts for printing are not installed. Ask IT staff "
-                "to install IPAex fonts (see the README)."), "danger")  # fmt: skip
+        flash(_fonts_missing_message(), "danger")
         return redirect(back)
     except TextProblem as problem:
-        if problem.missing:
-            message = _("No font can show %(chars)s in “%(text)s”. Nothing was printed.",
-                        chars="".join(problem.missing), text=problem.text)  # fmt: skip
-        else:
-            message = _("“%(text)s” is too long for the card even at the smallest "
-                        "size. Nothing was printed.", text=problem.text)  # fmt: skip
-        flash(message, "danger")
+        flash(_text_problem_message(problem), "danger")
         return redirect(back)
     if request.form.get("record") == "y":
-        record_issues([s.id for s in supporters], "card", current_user)
+        record_issues([s.id for s in supporters], kind, current_user)
     db.session.commit()
-    name = f"cards-{today_jst():%Y%m%d}-{len(supporters)}.pdf"
+    name = f"{FILE_NAMES[kind]}-{today_jst():%Y%m%d}-{len(supporters)}.pdf"
     return send_file(
         io.BytesIO(pdf),
         mimetype="application/pdf",
         as_attachment=True,
         download_name=name,
     )
+
+
+@bp.route("/cards", methods=["POST"])
+@requires_role("staff")
+def cards():
+    """A PDF of business cards: one Liker (supporter_id) or the list's selection."""
+    return _print("card")
+
+
+@bp.route("/certificates", methods=["POST"])
+@requires_role("staff")
+def certificates():
+    """A PDF of certificates, one A4 page each, for one Liker or the selection."""
+    return _print("certificate")
 
 
 @bp.route("/calibration.pdf")
@@ -114,10 +161,123 @@ def calibration():
     try:
         fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
     except FontsMissing:
-        flash(_("The Japanese fonts for printing are not installed. Ask IT staff "
-                "to install IPAex fonts (see the README)."), "danger")  # fmt: skip
-        return redirect(url_for("admin.settings"))
+        flash(_fonts_missing_message(), "danger")
+        return redirect(url_for("documents.settings"))
     pdf = render_calibration(fonts, card_offsets(get_settings()))
     return send_file(
         io.BytesIO(pdf), mimetype="application/pdf", download_name="calibration.pdf"
     )
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires_role("admin")
+def settings():
+    """What the certificate and the card say, their images and printer offsets."""
+    town = ensure_settings()
+    form = DocumentSettingsForm(obj=town)
+    if form.validate_on_submit():
+        form.populate_obj(town)
+        record_event("update", "town_settings", town.id, {"part": "documents"})
+        db.session.commit()
+        flash(_("Settings saved."), "success")
+        return redirect(url_for("documents.settings"))
+    images = {
+        image.kind: image for image in db.session.scalars(db.select(DocumentImage))
+    }
+    return render_template(
+        "documents/settings.html",
+        form=form,
+        upload_form=ImageUploadForm(),
+        confirm_form=ConfirmForm(),
+        images=images,
+        placeholders="、".join("{" + name + "}" for name in PLACEHOLDERS),
+    )
+
+
+@bp.route("/settings/preview/<kind>", methods=["POST"])
+@requires_role("admin")
+def preview(kind: str):
+    """The document for a sample Liker with the texts as typed, before saving."""
+    if kind not in LAYOUTS:
+        abort(404)
+    form = DocumentSettingsForm()
+    if not form.validate_on_submit():
+        flash(_("Correct the settings first: the preview uses them."), "danger")
+        return redirect(url_for("documents.settings"))
+    trial = TownSettings.with_defaults()
+    saved = get_settings()
+    for column in TownSettings.__table__.columns:
+        setattr(trial, column.key, getattr(saved, column.key))
+    form.populate_obj(trial)  # never added to the session: nothing is saved
+    layout = request.form.get("layout")
+    layout = layout if layout in LAYOUTS[kind] else LAYOUTS[kind][0]
+    options = {"back": kind == "card", "crop_marks": False}
+    try:
+        pdf = render_documents(
+            kind,
+            [sample_supporter(trial)],
+            layout,
+            trial,
+            current_app.config["PUBLIC_BASE_URL"],
+            tuple(current_app.config["FONT_DIRS"]),
+            options,
+        )
+    except FontsMissing:
+        flash(_fonts_missing_message(), "danger")
+        return redirect(url_for("documents.settings"))
+    except TextProblem as problem:
+        flash(_text_problem_message(problem), "danger")
+        return redirect(url_for("documents.settings"))
+    return send_file(
+        io.BytesIO(pdf), mimetype="application/pdf", download_name=f"preview-{kind}.pdf"
+    )
+
+
+IMAGE_PROBLEMS = {
+    "too_big": lambda: _("The file is larger than 2 MB."),
+    "not_an_image": lambda: _("The file is not an image that can be read."),
+    "wrong_format": lambda: _("Only PNG and JPEG images can be used."),
+    "too_many_pixels": lambda: _("The image is larger than 4000 pixels on a side."),
+    "too_small": lambda: _("The image is too small to print (at least 32 pixels)."),
+}
+
+
+@bp.route("/images/<kind>", methods=["POST"])
+@requires_role("admin")
+def upload_image(kind: str):
+    if kind not in IMAGE_KINDS:
+        abort(404)
+    form = ImageUploadForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "danger")
+        return redirect(url_for("documents.settings"))
+    try:
+        save_image(kind, form.image.data.read(), current_user)
+    except ImageProblem as problem:
+        flash(IMAGE_PROBLEMS[problem.code](), "danger")
+        return redirect(url_for("documents.settings"))
+    db.session.commit()
+    flash(_("Image saved."), "success")
+    return redirect(url_for("documents.settings"))
+
+
+@bp.route("/images/<kind>/delete", methods=["POST"])
+@requires_role("admin")
+def delete_image(kind: str):
+    if kind not in IMAGE_KINDS or not ConfirmForm().validate_on_submit():
+        abort(404)
+    remove_image(kind, current_user)
+    db.session.commit()
+    flash(_("Image removed."), "success")
+    return redirect(url_for("documents.settings"))
+
+
+@bp.route("/images/<kind>.png")
+@requires_role("staff")
+def image(kind: str):
+    found = db.session.get(DocumentImage, kind) if kind in IMAGE_KINDS else None
+    if found is None:
+        abort(404)
+    return Response(found.content, mimetype="image/png")

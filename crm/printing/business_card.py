@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 from crm.printing.fonts import FontSet
 from crm.printing.qr import draw_qr
-from crm.printing.text import draw_text, fitting_size
+from crm.printing.text import draw_text, fit_paragraph, fitting_size
 
 CARD_WIDTH, CARD_HEIGHT = 91 * mm, 55 * mm
 SHEET_COLUMNS, SHEET_ROWS = 2, 5
@@ -35,6 +36,7 @@ class CardData:
     reading: str  # kana or romaji, under the name
     number: str
     url: str
+    back_text: str = ""  # the programme's message on the back side
 
 
 @dataclass(frozen=True)
@@ -58,19 +60,46 @@ def card_origins(offsets: Offsets = Offsets()) -> list[tuple[float, float]]:
     ]
 
 
-def draw_card(canvas: Canvas, card: CardData, x: float, y: float, fonts: FontSet):
+def _draw_logo(canvas: Canvas, logo: ImageReader, x, y, max_width, max_height):
+    """The logo inside the box, keeping its shape, centred."""
+    width, height = logo.getSize()
+    scale = min(max_width / width, max_height / height)
+    canvas.drawImage(
+        logo,
+        x + (max_width - width * scale) / 2,
+        y + (max_height - height * scale) / 2,
+        width * scale,
+        height * scale,
+        mask="auto",
+    )
+
+
+def draw_card(
+    canvas: Canvas,
+    card: CardData,
+    x: float,
+    y: float,
+    fonts: FontSet,
+    logo: ImageReader | None = None,
+):
     """One card with its lower left corner at (x, y)."""
     text_width = CARD_WIDTH - QR_SIZE - 9 * mm
     left = x + 5 * mm
     # Everything stays 3 mm inside the cell: printers shift, and a colour bleeding
     # into the neighbouring card would show on it.
-    canvas.setFillColorRGB(*TOWN_BLUE)
-    canvas.rect(left, y + CARD_HEIGHT - 5 * mm, 12 * mm, 1.2 * mm, stroke=0, fill=1)
-    size = fitting_size(card.programme, fonts, text_width, 11, 7)
-    draw_text(canvas, card.programme, left, y + 44 * mm, fonts, size)
+    if logo is not None:
+        _draw_logo(canvas, logo, left, y + 37 * mm, 12 * mm, 13 * mm)
+        heading_left = left + 14 * mm
+    else:
+        canvas.setFillColorRGB(*TOWN_BLUE)
+        canvas.rect(left, y + CARD_HEIGHT - 5 * mm, 12 * mm, 1.2 * mm, stroke=0, fill=1)
+        heading_left = left
+    heading_width = text_width - (heading_left - left)
+    size = fitting_size(card.programme, fonts, heading_width, 11, 6)
+    draw_text(canvas, card.programme, heading_left, y + 44 * mm, fonts, size)
     canvas.setFillColorRGB(0.25, 0.25, 0.25)
-    size = fitting_size(card.title, fonts, text_width, 8, 6)
-    draw_text(canvas, card.title, left, y + 38.5 * mm, fonts, size)
+    size = fitting_size(card.title, fonts, heading_width, 8, 5.5)
+    draw_text(canvas, card.title, heading_left, y + 38.5 * mm, fonts, size)
     canvas.setFillColorRGB(0, 0, 0)
     size = fitting_size(card.name, fonts, text_width, 18, 9)
     draw_text(canvas, card.name, left, y + 24 * mm, fonts, size)
@@ -87,6 +116,62 @@ def draw_card(canvas: Canvas, card: CardData, x: float, y: float, fonts: FontSet
     )
 
 
+def draw_card_back(
+    canvas: Canvas,
+    card: CardData,
+    x: float,
+    y: float,
+    fonts: FontSet,
+    logo: ImageReader | None = None,
+):
+    """The back side: logo, programme name and its message, centred."""
+    middle = x + CARD_WIDTH / 2
+    top = y + CARD_HEIGHT - 6 * mm
+    if logo is not None:
+        _draw_logo(canvas, logo, middle - 20 * mm, top - 12 * mm, 40 * mm, 12 * mm)
+        top -= 16 * mm
+    canvas.setFillColorRGB(*TOWN_BLUE)
+    size = fitting_size(card.programme, fonts, CARD_WIDTH - 14 * mm, 13, 7)
+    draw_text(canvas, card.programme, middle, top - size, fonts, size, align="center")
+    top -= size + 4 * mm
+    canvas.setFillColorRGB(0.2, 0.2, 0.2)
+    if card.back_text:
+        size, lines = fit_paragraph(
+            card.back_text, fonts, CARD_WIDTH - 14 * mm, top - y - 4 * mm, 8.5, 5.5,
+            leading=1.6,
+        )  # fmt: skip
+        for line in lines:
+            top -= size * 1.6
+            draw_text(
+                canvas, line, middle, top + size * 0.4, fonts, size, align="center"
+            )
+    canvas.setFillColorRGB(0, 0, 0)
+
+
+def draw_crop_marks(canvas: Canvas, offsets: Offsets) -> None:
+    """Cutting marks (トンボ) in the margins, in line with the grid's edges.
+
+    For cutting cards from plain paper; they stay 2 mm off the grid so that no
+    mark shows on a card.
+    """
+    page_width, page_height = A4
+    left = SHEET_LEFT + offsets.x * mm
+    top = page_height - SHEET_TOP - offsets.y * mm
+    right = left + SHEET_COLUMNS * CARD_WIDTH
+    bottom = top - SHEET_ROWS * CARD_HEIGHT
+    canvas.saveState()
+    canvas.setLineWidth(0.25)
+    for column in range(SHEET_COLUMNS + 1):
+        x = left + column * CARD_WIDTH
+        canvas.line(x, top + 2 * mm, x, top + 6 * mm)
+        canvas.line(x, bottom - 2 * mm, x, bottom - 6 * mm)
+    for row in range(SHEET_ROWS + 1):
+        y = top - row * CARD_HEIGHT
+        canvas.line(left - 2 * mm, y, left - 8 * mm, y)
+        canvas.line(right + 2 * mm, y, right + 8 * mm, y)
+    canvas.restoreState()
+
+
 def _chunks(cards: Iterable[CardData], size: int) -> Iterator[list[CardData]]:
     batch: list[CardData] = []
     for card in cards:
@@ -98,41 +183,75 @@ def _chunks(cards: Iterable[CardData], size: int) -> Iterator[list[CardData]]:
         yield batch
 
 
+PRINT_AT_FULL_SIZE = (
+    "印刷の設定で「ページに合わせる」をオフにし、倍率100%で印刷してください。"
+)
+
+
+def _sheet_note(canvas: Canvas, fonts: FontSet, crop_marks: bool) -> None:
+    canvas.setFillColorRGB(0.4, 0.4, 0.4)
+    if crop_marks:  # between the marks at 14 mm and 105 mm
+        size = fitting_size(PRINT_AT_FULL_SIZE, fonts, 80 * mm, 7, 4.5)
+        draw_text(canvas, PRINT_AT_FULL_SIZE, 20 * mm, A4[1] - 5 * mm, fonts, size)
+    else:
+        draw_text(canvas, PRINT_AT_FULL_SIZE, SHEET_LEFT, A4[1] - 7 * mm, fonts, 7)
+    canvas.setFillColorRGB(0, 0, 0)
+
+
 def render_sheets(
-    cards: Iterable[CardData], fonts: FontSet, offsets: Offsets = Offsets()
+    cards: Iterable[CardData],
+    fonts: FontSet,
+    offsets: Offsets = Offsets(),
+    logo: ImageReader | None = None,
+    back: bool = False,
+    crop_marks: bool = False,
 ) -> bytes:
-    """A4 pages of 10 cards for perforated card paper; exactly A4, print at 100 %."""
+    """A4 pages of 10 cards for perforated card paper; exactly A4, print at 100 %.
+
+    back: each sheet is followed by its back side for duplex printing (flipped on
+    the long edge, so the columns swap sides).
+    """
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, initialFontName=fonts.name)
     canvas.setTitle("名刺")
     origins = card_origins(offsets)
     for batch in _chunks(cards, CARDS_PER_SHEET):
-        canvas.setFillColorRGB(0.4, 0.4, 0.4)
-        draw_text(
-            canvas,
-            "印刷の設定で「ページに合わせる」をオフにし、倍率100%で印刷してください。",
-            SHEET_LEFT,
-            A4[1] - 7 * mm,
-            fonts,
-            7,
-        )
+        _sheet_note(canvas, fonts, crop_marks)
+        if crop_marks:
+            draw_crop_marks(canvas, offsets)
         for card, (x, y) in zip(batch, origins, strict=False):
-            draw_card(canvas, card, x, y, fonts)
+            draw_card(canvas, card, x, y, fonts, logo)
         canvas.showPage()
+        if back:
+            if crop_marks:
+                draw_crop_marks(canvas, offsets)
+            for index, card in enumerate(batch):
+                mirrored = index + (1 if index % 2 == 0 else -1)
+                x, y = origins[mirrored]
+                draw_card_back(canvas, card, x, y, fonts, logo)
+            canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 
 
-def render_single_cards(cards: Iterable[CardData], fonts: FontSet) -> bytes:
-    """One card per 91 × 55 mm page, for card printers."""
+def render_single_cards(
+    cards: Iterable[CardData],
+    fonts: FontSet,
+    logo: ImageReader | None = None,
+    back: bool = False,
+) -> bytes:
+    """One card per 91 × 55 mm page, for card printers (back after front)."""
     buffer = io.BytesIO()
     canvas = Canvas(
         buffer, pagesize=(CARD_WIDTH, CARD_HEIGHT), initialFontName=fonts.name
     )
     canvas.setTitle("名刺")
     for card in cards:
-        draw_card(canvas, card, 0, 0, fonts)
+        draw_card(canvas, card, 0, 0, fonts, logo)
         canvas.showPage()
+        if back:
+            draw_card_back(canvas, card, 0, 0, fonts, logo)
+            canvas.showPage()
     canvas.save()
     return buffer.getvalue()
 

@@ -67,6 +67,7 @@ class SupporterFilter:
     attended_to: date | None = None
     society_id: int | None = None  # member of this hometown society
     card: str = ""  # "issued", "not_issued" or "" (either)
+    certificate: str = ""  # the same for the certificate
     sort: str = "kana"
 
 
@@ -166,12 +167,13 @@ def _activity_restrictions(filters: SupporterFilter) -> list[ColumnElement[bool]
         if filters.attended_to:
             attended = attended.where(EventDay.day <= filters.attended_to)
         conditions.append(Supporter.id.in_(attended))
-    if filters.card:
-        issued = select(Issuance.supporter_id).where(Issuance.kind == "card")
-        if filters.card == "issued":
-            conditions.append(Supporter.id.in_(issued))
-        else:
-            conditions.append(Supporter.id.not_in(issued))
+    for kind, wanted in (("card", filters.card), ("certificate", filters.certificate)):
+        if wanted:
+            issued = select(Issuance.supporter_id).where(Issuance.kind == kind)
+            if wanted == "issued":
+                conditions.append(Supporter.id.in_(issued))
+            else:
+                conditions.append(Supporter.id.not_in(issued))
     if filters.society_id:
         conditions.append(
             Supporter.id.in_(

@@ -44,10 +44,11 @@ def _date_arg(args, name: str) -> date | None:
         return None
 
 
+ISSUED_CHOICES = ("issued", "not_issued")
 # The query-string keys of the list's filters (and nothing else).
 FILTER_KEYS = (
     "q", "category", "residence", "status", "from", "to", "event", "attended_from",
-    "attended_to", "society", "card", "sort",
+    "attended_to", "society", "card", "certificate", "sort",
 )  # fmt: skip
 
 
@@ -65,7 +66,11 @@ def filters_from_request(args=None) -> SupporterFilter:
         attended_from=_date_arg(args, "attended_from"),
         attended_to=_date_arg(args, "attended_to"),
         society_id=args.get("society", type=int),
-        card=args.get("card") if args.get("card") in ("issued", "not_issued") else "",
+        card=args.get("card") if args.get("card") in ISSUED_CHOICES else "",
+        certificate=(
+            args.get("certificate")
+            if args.get("certificate") in ISSUED_CHOICES else ""
+        ),
         sort=args.get("sort") if args.get("sort") in SORTS else "kana",
     )  # fmt: skip
 
