@@ -141,6 +141,7 @@ def render_cards(
     base_url: str,
     font_dirs: tuple[str, ...] = (),
     options: dict | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> bytes:
     """The business cards of these Likers as PDF: A4 sheets of 10, or one per page.
 
@@ -155,7 +156,9 @@ def render_cards(
     images = document_images()
     back = bool(options.get("back"))
     if layout == "single":
-        return render_single_cards(cards, fonts, logo=images.logo, back=back)
+        return render_single_cards(
+            cards, fonts, logo=images.logo, back=back, progress=progress
+        )
     return render_sheets(
         cards,
         fonts,
@@ -163,6 +166,7 @@ def render_cards(
         logo=images.logo,
         back=back,
         crop_marks=bool(options.get("crop_marks")),
+        progress=progress,
     )
 
 
@@ -203,9 +207,11 @@ def render_documents(
     now and then with the number of documents drawn so far, for background jobs.
     """
     if kind == "card":
-        pdf = render_cards(supporters, layout, settings, base_url, font_dirs, options)
+        pdf = render_cards(
+            supporters, layout, settings, base_url, font_dirs, options, progress
+        )
     elif kind == "certificate":
-        return render_certificates_for(
+        pdf = render_certificates_for(
             supporters, layout, settings, base_url, font_dirs, progress=progress
         )
     else:

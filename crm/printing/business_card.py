@@ -6,7 +6,7 @@ little: offsets in mm move every card (x to the right, y down).
 """
 
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from reportlab.lib.pagesizes import A4
@@ -205,6 +205,7 @@ def render_sheets(
     logo: ImageReader | None = None,
     back: bool = False,
     crop_marks: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> bytes:
     """A4 pages of 10 cards for perforated card paper; exactly A4, print at 100 %.
 
@@ -215,6 +216,7 @@ def render_sheets(
     canvas = Canvas(buffer, pagesize=A4, initialFontName=fonts.name)
     canvas.setTitle("名刺")
     origins = card_origins(offsets)
+    done = 0
     for batch in _chunks(cards, CARDS_PER_SHEET):
         _sheet_note(canvas, fonts, crop_marks)
         if crop_marks:
@@ -230,6 +232,9 @@ def render_sheets(
                 x, y = origins[mirrored]
                 draw_card_back(canvas, card, x, y, fonts, logo)
             canvas.showPage()
+        done += len(batch)
+        if progress is not None and done % 100 == 0:
+            progress(done)
     canvas.save()
     return buffer.getvalue()
 
@@ -239,6 +244,7 @@ def render_single_cards(
     fonts: FontSet,
     logo: ImageReader | None = None,
     back: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> bytes:
     """One card per 91 × 55 mm page, for card printers (back after front)."""
     buffer = io.BytesIO()
@@ -246,12 +252,14 @@ def render_single_cards(
         buffer, pagesize=(CARD_WIDTH, CARD_HEIGHT), initialFontName=fonts.name
     )
     canvas.setTitle("名刺")
-    for card in cards:
+    for done, card in enumerate(cards, start=1):
         draw_card(canvas, card, 0, 0, fonts, logo)
         canvas.showPage()
         if back:
             draw_card_back(canvas, card, 0, 0, fonts, logo)
             canvas.showPage()
+        if progress is not None and done % 100 == 0:
+            progress(done)
     canvas.save()
     return buffer.getvalue()
 
