@@ -7,7 +7,9 @@ WEAK_SECRET_KEYS = {"dev", "secret", "changeme", "change-me", "development", "te
 MIN_SECRET_KEY_LENGTH = 32
 
 # Environment variables read at start; each maps CRM_<NAME> to the config key <NAME>.
-ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL")
+ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "REDIS_URL")
+# Yes/no settings: CRM_<NAME>=0, false, no or off turns them off.
+ENV_FLAGS = ("JOBS_IN_PROCESS",)
 
 
 class DefaultConfig:
@@ -28,15 +30,26 @@ class DefaultConfig:
     SQLITE_BUSY_TIMEOUT_MS = 5000
     # Folders searched for font files before the system's (IPAex, IPAmj, BIZ UD).
     FONT_DIRS: tuple[str, ...] = ()
+    # Background print jobs (crm.jobs): the queue lives in instance/jobs.sqlite3
+    # unless REDIS_URL is set. The web process runs a worker thread of its own
+    # unless JOBS_IN_PROCESS is off (then run `flask --app crm jobs worker`).
+    REDIS_URL: str | None = None
+    JOBS_IN_PROCESS = True
+    JOBS_IMMEDIATE = False  # tests: run each job at once, inside the request
 
 
 def from_environment() -> dict:
     """The CRM_* variables that are set, as config keys."""
-    return {
+    values: dict = {
         key: os.environ[f"CRM_{key}"]
         for key in ENV_KEYS
         if os.environ.get(f"CRM_{key}")
     }
+    for key in ENV_FLAGS:
+        text = os.environ.get(f"CRM_{key}", "").strip().lower()
+        if text:
+            values[key] = text not in ("0", "false", "no", "off")
+    return values
 
 
 def check_secret_key(secret_key: str | None) -> str | None:

@@ -39,6 +39,7 @@ def app(request, tmp_path_factory):
             "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
             "DATABASE_URL": url,
             "PUBLIC_BASE_URL": "https://likers.example.jp",
+            "JOBS_IMMEDIATE": True,  # a print job runs within the request
         }
     )
     from flask_migrate import upgrade

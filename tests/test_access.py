@@ -53,6 +53,16 @@ EXPECTED_ROLES = {
     "societies.remove_member_view": "staff",
     "documents.cards": "staff",
     "documents.calibration": "staff",
+    "documents.certificates": "staff",
+    "documents.image": "staff",
+    "documents.settings": "admin",
+    "documents.preview": "admin",
+    "documents.upload_image": "admin",
+    "documents.delete_image": "admin",
+    "jobs.index": "staff",
+    "jobs.show": "staff",
+    "jobs.status": "staff",
+    "jobs.download": "staff",
     "partners.index": "viewer",
     "partners.show": "viewer",
     "partners.new": "staff",
@@ -87,6 +97,7 @@ def _urls(app, ids, user_id):
         "code": "0680403",
         "token": "AbCdEfGhIjKlMnOpQrStUv",
         "filename": "app.css",
+        "public_id": "NoSuchJobAbCdEfGhIjKl",
     }
     urls = []
     for rule in app.url_map.iter_rules():

@@ -357,3 +357,31 @@ def test_the_command_line_prints_certificates(app, mincho, tmp_path):
         args=["print", "certificates", "--not-yet-issued", "-o", str(output)]
     )
     assert "Wrote 0 certificates" in again.output
+
+
+def test_a_big_selection_is_printed_in_the_background_with_a_progress_page(
+    app, signed_in, mincho, monkeypatch
+):
+    monkeypatch.setattr("crm.documents.views.BACKGROUND_FROM", 2)
+    for family, kana in (
+        ("髙橋", "タカハシ"),
+        ("高山", "タカヤマ"),
+        ("高田", "タカダ"),
+    ):
+        _liker(app, family_name=family, family_name_kana=kana)
+    staff = signed_in("staff")
+    response = staff.post_form(
+        "/documents/certificates",
+        {"query": "q=たか", "layout": "vertical", "record": "y"},
+        token_from="/likers/?q=たか",
+    )
+    assert response.status_code == 302
+    progress_page = response.headers["Location"]
+    assert progress_page.startswith("/jobs/")
+    status = staff.get(progress_page + ".json").get_json()
+    assert status["state"] == "done"
+    download = staff.get(status["download_url"])
+    assert download.mimetype == "application/pdf"
+    assert _page_count(download.data) == 3
+    with app.app_context():
+        assert len(db.session.scalars(select(Issuance)).all()) == 3

@@ -36,6 +36,7 @@ from crm.documents.services import (
     sample_supporter,
 )
 from crm.extensions import db
+from crm.jobs.services import start_print_job
 from crm.printing.business_card import render_calibration
 from crm.printing.fonts import FontsMissing, font_set
 from crm.printing.text import TextProblem
@@ -44,8 +45,10 @@ from crm.supporters.queries import get_supporter_or_404, select_supporters
 from crm.supporters.views import FILTER_KEYS, filters_from_request
 from crm.timeutil import today_jst
 
-# Larger runs wait for background printing; the CLI prints any number.
-MAX_PER_REQUEST = 1000
+# Up to this many documents come back at once; more are printed in the background
+# (a progress page, then a download), up to MAX_PER_JOB; the CLI prints any number.
+BACKGROUND_FROM = 300
+MAX_PER_JOB = 20_000
 LAYOUTS = {"card": ("sheet", "single"), "certificate": ("vertical", "horizontal")}
 FILE_NAMES = {"card": "cards", "certificate": "certificates"}
 
@@ -81,7 +84,7 @@ def _selection():
     )
     back = url_for("supporters.index") + "?" + urlencode(list(query.items(multi=True)))
     filters = replace(filters_from_request(query), status="active")
-    return select_supporters(filters, MAX_PER_REQUEST + 1), back
+    return select_supporters(filters, MAX_PER_JOB + 1), back
 
 
 def _print(kind: str):
@@ -95,11 +98,11 @@ def _print(kind: str):
     if not supporters:
         flash(_("Nobody to print for."), "warning")
         return redirect(back)
-    if len(supporters) > MAX_PER_REQUEST:
+    if len(supporters) > MAX_PER_JOB:
         flash(
             _("More than %(count)s documents: narrow the selection (e.g. by date), "
               "or ask IT staff to print them with the command line.",
-              count=MAX_PER_REQUEST),
+              count=f"{MAX_PER_JOB:,}"),
             "danger",
         )  # fmt: skip
         return redirect(back)
@@ -112,6 +115,14 @@ def _print(kind: str):
         "back": request.form.get("back") == "y",
         "crop_marks": request.form.get("crop_marks") == "y",
     }
+    record = request.form.get("record") == "y"
+    if len(supporters) > BACKGROUND_FROM:
+        job = start_print_job(
+            kind, layout, [s.id for s in supporters], options, record, current_user
+        )
+        public_id = job.public_id
+        db.session.commit()  # the job is queued by this commit
+        return redirect(url_for("jobs.show", public_id=public_id))
     try:
         pdf = render_documents(
             kind,
@@ -128,7 +139,7 @@ def _print(kind: str):
     except TextProblem as problem:
         flash(_text_problem_message(problem), "danger")
         return redirect(back)
-    if request.form.get("record") == "y":
+    if record:
         record_issues([s.id for s in supporters], kind, current_user)
     db.session.commit()
     name = f"{FILE_NAMES[kind]}-{today_jst():%Y%m%d}-{len(supporters)}.pdf"
