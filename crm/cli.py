@@ -123,11 +123,18 @@ def _print_options(function):
 )
 @click.option("--back", is_flag=True, help="Add the back side (duplex printing).")
 @click.option("--crop-marks", is_flag=True, help="Cutting marks around the sheet.")
+@click.option(
+    "--first-cell",
+    type=click.IntRange(1, 10),
+    default=1,
+    help="Where the first card goes on a partly used sheet (1 = top left, 2 = top right).",
+)
 def print_cards_command(
-    everyone, numbers, not_yet_issued, record_issue, output, layout, back, crop_marks
-):
+    everyone, numbers, not_yet_issued, record_issue, output, layout, back, crop_marks,
+    first_cell,
+):  # fmt: skip
     """Business cards: A4 sheets of 10 (A-One 10面) or one card per page."""
-    options = {"back": back, "crop_marks": crop_marks}
+    options = {"back": back, "crop_marks": crop_marks, "first_cell": first_cell - 1}
     _print_documents("card", everyone, numbers, not_yet_issued, record_issue, output,
                      layout, options)  # fmt: skip
 

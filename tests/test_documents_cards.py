@@ -69,6 +69,9 @@ def test_staff_print_a_likers_card_and_the_ledger_records_it(
         token_from=f"/likers/{supporter_id}",
     )
     assert _ledger(app) == [(supporter_id, "card", False), (supporter_id, "card", True)]
+    history = staff.get(f"/likers/{supporter_id}").get_data(as_text=True)
+    history = history[history.index('id="issuances"') :]
+    assert history.index("再発行") < history.index("初回")  # newest first
     with app.app_context():
         entry = db.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "print")

@@ -176,3 +176,15 @@ def test_crop_marks_sit_in_the_margin_in_line_with_the_cards_edges(gothic, tmp_p
     assert darkest_near(plain, 8, 66) > 200
     # Never on a card: just inside the top left corner stays white.
     assert darkest_near(marked, 15, 12) > 200
+
+
+def test_a_partly_used_sheet_starts_at_the_chosen_cell(gothic, tmp_path):
+    path = tmp_path / "rest.pdf"
+    path.write_bytes(render_sheets(_cards(3), gothic, first_cell=8))
+    assert _pdfinfo(path)[0] == 2  # cells 9 and 10, then the top left of sheet 2
+    bottom_row = ["-x", "0", "-y", str(round(842 - 11 * 72 / 25.4 - 55 * 72 / 25.4)),
+                  "-W", "595", "-H", "160", "-f", "1", "-l", "1"]  # fmt: skip
+    text = _run("pdftotext", *bottom_row, str(path), "-")
+    assert "YL-00001" in text and "YL-00002" in text
+    second = _run("pdftotext", "-f", "2", "-l", "2", str(path), "-")
+    assert "YL-00003" in second and "YL-00001" not in second

@@ -24,7 +24,7 @@ def test_the_public_page_confirms_the_registration_without_personal_data(app):
     response = app.test_client().get(f"/v/{token}")
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "登録された Likers です。" in page or "登録されたLikersです。" in page
+    assert "この方は夕張Likers!に登録されています。" in page
     assert number in page and "令和元年5月1日" in page
     # No consent to show the name: no name, no kana, no address.
     for private in ("夕張 花子", "花子", "ユウバリ", "ハナコ", "北海道"):

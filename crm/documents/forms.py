@@ -4,7 +4,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import FloatField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, NumberRange, ValidationError
 
-from crm.documents.placeholders import PLACEHOLDERS, unknown_placeholders
+from crm.documents.placeholders import unknown_placeholders
 from crm.forms import Required, RequiredInput, choices, strip_text
 
 TEXT = {"filters": [strip_text]}
@@ -23,9 +23,8 @@ def known_placeholders_only(form, field):
     if unknown:
         raise ValidationError(
             _l(
-                "Unknown placeholder %(names)s. Use one of: %(known)s.",
+                "%(names)s is not a placeholder: use those listed below.",
                 names="、".join("{" + name + "}" for name in unknown),
-                known="、".join("{" + name + "}" for name in PLACEHOLDERS),
             )
         )
 
@@ -58,12 +57,12 @@ class DocumentSettingsForm(FlaskForm):
         **TEXT,
     )
     card_offset_x = FloatField(
-        _l("Card sheet: move right by (mm, minus moves left)"),
+        _l("Move cards right (mm)"),
         validators=[RequiredInput(), NumberRange(min=-10, max=10)],
         default=0,
     )
     card_offset_y = FloatField(
-        _l("Card sheet: move down by (mm, minus moves up)"),
+        _l("Move cards down (mm)"),
         validators=[RequiredInput(), NumberRange(min=-10, max=10)],
         default=0,
     )

@@ -167,7 +167,18 @@ def render_cards(
         back=back,
         crop_marks=bool(options.get("crop_marks")),
         progress=progress,
+        first_cell=first_cell_option(options),
     )
+
+
+def first_cell_option(options: dict) -> int:
+    """The sheet cell (0–9) the first card goes to; 0 when absent or unusable."""
+    value = options.get("first_cell", 0)
+    try:
+        cell = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return cell if 0 <= cell < 10 else 0
 
 
 def render_certificates_for(

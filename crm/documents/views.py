@@ -114,6 +114,8 @@ def _print(kind: str):
     options = {
         "back": request.form.get("back") == "y",
         "crop_marks": request.form.get("crop_marks") == "y",
+        # The form counts cells from 1, as staff do on the paper.
+        "first_cell": max(request.form.get("first_cell", 1, type=int) - 1, 0),
     }
     record = request.form.get("record") == "y"
     if len(supporters) > BACKGROUND_FROM:
@@ -192,6 +194,10 @@ def settings():
         db.session.commit()
         flash(_("Settings saved."), "success")
         return redirect(url_for("documents.settings"))
+    return _settings_page(form)
+
+
+def _settings_page(form, image_problem: dict | None = None):
     images = {
         image.kind: image for image in db.session.scalars(db.select(DocumentImage))
     }
@@ -201,6 +207,7 @@ def settings():
         upload_form=ImageUploadForm(),
         confirm_form=ConfirmForm(),
         images=images,
+        image_problem=image_problem,
         placeholders="、".join("{" + name + "}" for name in PLACEHOLDERS),
     )
 
@@ -213,8 +220,9 @@ def preview(kind: str):
         abort(404)
     form = DocumentSettingsForm()
     if not form.validate_on_submit():
+        # The page as typed, with the errors: this opens in its own tab.
         flash(_("Correct the settings first: the preview uses them."), "danger")
-        return redirect(url_for("documents.settings"))
+        return _settings_page(form)
     trial = TownSettings.with_defaults()
     saved = get_settings()
     for column in TownSettings.__table__.columns:
@@ -259,16 +267,15 @@ def upload_image(kind: str):
     if kind not in IMAGE_KINDS:
         abort(404)
     form = ImageUploadForm()
+    settings_form = DocumentSettingsForm(formdata=None, obj=ensure_settings())
     if not form.validate_on_submit():
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
-        return redirect(url_for("documents.settings"))
+        message = " ".join(error for errors in form.errors.values() for error in errors)
+        return _settings_page(settings_form, {"kind": kind, "message": message})
     try:
         save_image(kind, form.image.data.read(), current_user)
     except ImageProblem as problem:
-        flash(IMAGE_PROBLEMS[problem.code](), "danger")
-        return redirect(url_for("documents.settings"))
+        message = IMAGE_PROBLEMS[problem.code]()
+        return _settings_page(settings_form, {"kind": kind, "message": message})
     db.session.commit()
     flash(_("Image saved."), "success")
     return redirect(url_for("documents.settings"))

@@ -60,18 +60,22 @@ def card_origins(offsets: Offsets = Offsets()) -> list[tuple[float, float]]:
     ]
 
 
-def _draw_logo(canvas: Canvas, logo: ImageReader, x, y, max_width, max_height):
-    """The logo inside the box, keeping its shape, centred."""
+def _draw_logo(
+    canvas: Canvas, logo: ImageReader, x, y, max_width, max_height, centre=True
+):
+    """The logo inside the box, keeping its shape; returns the width drawn."""
     width, height = logo.getSize()
     scale = min(max_width / width, max_height / height)
+    drawn_width, drawn_height = width * scale, height * scale
     canvas.drawImage(
         logo,
-        x + (max_width - width * scale) / 2,
-        y + (max_height - height * scale) / 2,
-        width * scale,
-        height * scale,
+        x + ((max_width - drawn_width) / 2 if centre else 0),
+        y + (max_height - drawn_height) / 2,
+        drawn_width,
+        drawn_height,
         mask="auto",
     )
+    return drawn_width
 
 
 def draw_card(
@@ -88,14 +92,19 @@ def draw_card(
     # Everything stays 3 mm inside the cell: printers shift, and a colour bleeding
     # into the neighbouring card would show on it.
     if logo is not None:
-        _draw_logo(canvas, logo, left, y + 37 * mm, 12 * mm, 13 * mm)
-        heading_left = left + 14 * mm
+        # Square logos stand 10 mm high, wide ones (a name in letters) up to 24 mm
+        # wide; the heading starts after whichever it is.
+        drawn = _draw_logo(canvas, logo, left, y + 38 * mm, 24 * mm, 10 * mm, False)
+        heading_left = left + drawn + 2.5 * mm
     else:
         canvas.setFillColorRGB(*TOWN_BLUE)
         canvas.rect(left, y + CARD_HEIGHT - 5 * mm, 12 * mm, 1.2 * mm, stroke=0, fill=1)
         heading_left = left
+    # The programme's name may run over the QR code's column (it stands higher);
+    # the title line stops before it.
     heading_width = text_width - (heading_left - left)
-    size = fitting_size(card.programme, fonts, heading_width, 11, 6)
+    programme_width = x + CARD_WIDTH - 4 * mm - heading_left
+    size = fitting_size(card.programme, fonts, programme_width, 11, 6)
     draw_text(canvas, card.programme, heading_left, y + 44 * mm, fonts, size)
     canvas.setFillColorRGB(0.25, 0.25, 0.25)
     size = fitting_size(card.title, fonts, heading_width, 8, 5.5)
@@ -172,15 +181,21 @@ def draw_crop_marks(canvas: Canvas, offsets: Offsets) -> None:
     canvas.restoreState()
 
 
-def _chunks(cards: Iterable[CardData], size: int) -> Iterator[list[CardData]]:
-    batch: list[CardData] = []
+def _sheets(
+    cards: Iterable[CardData], first_cell: int
+) -> Iterator[list[tuple[int, CardData]]]:
+    """The cards sheet by sheet, each with its cell (0–9); the first sheet starts
+    at first_cell, for a sheet of card paper that is partly used already."""
+    sheet: list[tuple[int, CardData]] = []
+    cell = first_cell
     for card in cards:
-        batch.append(card)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        sheet.append((cell, card))
+        cell += 1
+        if cell == CARDS_PER_SHEET:
+            yield sheet
+            sheet, cell = [], 0
+    if sheet:
+        yield sheet
 
 
 PRINT_AT_FULL_SIZE = (
@@ -206,33 +221,37 @@ def render_sheets(
     back: bool = False,
     crop_marks: bool = False,
     progress: Callable[[int], None] | None = None,
+    first_cell: int = 0,
 ) -> bytes:
     """A4 pages of 10 cards for perforated card paper; exactly A4, print at 100 %.
 
     back: each sheet is followed by its back side for duplex printing (flipped on
-    the long edge, so the columns swap sides).
+    the long edge, so the columns swap sides). first_cell (0–9, row by row) is
+    where the first card goes, so that a partly used sheet can be used up.
     """
+    if not 0 <= first_cell < CARDS_PER_SHEET:
+        raise ValueError(f"first_cell {first_cell} is not 0–9")
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, initialFontName=fonts.name)
     canvas.setTitle("名刺")
     origins = card_origins(offsets)
     done = 0
-    for batch in _chunks(cards, CARDS_PER_SHEET):
+    for sheet in _sheets(cards, first_cell):
         _sheet_note(canvas, fonts, crop_marks)
         if crop_marks:
             draw_crop_marks(canvas, offsets)
-        for card, (x, y) in zip(batch, origins, strict=False):
+        for cell, card in sheet:
+            x, y = origins[cell]
             draw_card(canvas, card, x, y, fonts, logo)
         canvas.showPage()
         if back:
             if crop_marks:
                 draw_crop_marks(canvas, offsets)
-            for index, card in enumerate(batch):
-                mirrored = index + (1 if index % 2 == 0 else -1)
-                x, y = origins[mirrored]
+            for cell, card in sheet:
+                x, y = origins[cell + (1 if cell % 2 == 0 else -1)]
                 draw_card_back(canvas, card, x, y, fonts, logo)
             canvas.showPage()
-        done += len(batch)
+        done += len(sheet)
         if progress is not None and done % 100 == 0:
             progress(done)
     canvas.save()

@@ -155,12 +155,14 @@ def draw_horizontal(
     date_size = fitting_size(data.date, fonts, right - left, 14, 9)
     draw_text(canvas, data.date, left + 4 * mm, 92 * mm, fonts, date_size)
     issuer = f"{data.issuer_title}　{data.issuer_name}".strip("　")
-    issuer_size = fitting_size(issuer, fonts, right - left - 30 * mm, 18, 10)
-    issuer_right = right - 8 * mm
+    issuer_size = fitting_size(issuer, fonts, right - left - 40 * mm, 18, 10)
+    # A seal (公印) is pressed over the end of the name, about half on its last
+    # character: leave it room on the right.
+    issuer_right = right - SEAL_SIZE * 0.6
     draw_text(canvas, issuer, issuer_right, 72 * mm, fonts, issuer_size, align="right")
-    last = issuer[-1]
+    last_width = fonts.width(issuer[-1], issuer_size)
     _seal(
-        canvas, images.seal, issuer_right - fonts.width(last, issuer_size) / 2,
+        canvas, images.seal, issuer_right - last_width / 2 + SEAL_SIZE / 2,
         72 * mm + issuer_size * 0.38,
     )  # fmt: skip
     _number_and_code(canvas, data, fonts)
@@ -202,7 +204,7 @@ def draw_vertical_certificate(
             column_length(issuer_name_cells, size) + gap * size
         )
 
-    while issuer_length(issuer_size) > column_height - 20 * mm:
+    while issuer_length(issuer_size) > column_height - 20 * mm - SEAL_SIZE / 2:
         issuer_size -= 0.5
         if issuer_size < 10:
             raise TextProblem(data.issuer_title + data.issuer_name, [], too_long=True)
@@ -216,7 +218,7 @@ def draw_vertical_certificate(
     tail = date_size * 2.2 + issuer_size * 2.4  # the date and issuer columns
     body_room = body_right - tail - 75 * mm  # keep the bottom left corner for the code
     size, columns = fit_columns(
-        data.body, fonts, column_height, body_room, 18, 10, pitch=1.9
+        data.body, fonts, column_height, body_room, 20, 10, pitch=1.9
     )
 
     # Natural spacing first; a short text leaves room, shared out between the
@@ -226,7 +228,7 @@ def draw_vertical_certificate(
         + date_size * 1.8 + issuer_size * 1.2
     )  # fmt: skip
     spare = (right_edge - title_size / 2) - natural - 110 * mm
-    gap = min(max(spare, 0) / 3, 25 * mm)
+    gap = min(max(spare, 0) / 3, 35 * mm)
 
     x = right_edge - title_size / 2
     draw_vertical(canvas, data.title, x, top, fonts, title_size, 0.7)
@@ -241,13 +243,14 @@ def draw_vertical_certificate(
     draw_vertical(canvas, data.date, x, top - 2 * date_size, fonts, date_size)
     x -= date_size * 1.2 + issuer_size * 1.2
     # The issuer stands at the foot of its column, the seal over the name's end.
-    issuer_top = bottom + issuer_length(issuer_size)
+    issuer_top = bottom + SEAL_SIZE / 2 + issuer_length(issuer_size)
     end = draw_column(canvas, issuer_title_cells, x, issuer_top, fonts, issuer_size)
     if data.issuer_name:
         end = draw_column(
             canvas, issuer_name_cells, x, end - issuer_size, fonts, issuer_size
         )
-    _seal(canvas, images.seal, x, end + issuer_size / 2)
+    # The seal overlaps about half of the name's last character, from below.
+    _seal(canvas, images.seal, x, end + issuer_size / 2 - SEAL_SIZE / 2)
     _number_and_code(canvas, data, fonts)
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user
 from crm.audit.services import record_event
 from crm.auth.permissions import requires_role
 from crm.database import writes_data
+from crm.documents.queries import issuances_of
 from crm.events.forms import role_labels
 from crm.events.models import Guest
 from crm.events.queries import list_recent_events, supporter_participations
@@ -104,6 +105,7 @@ def show(supporter_id: int):
         confirm_form=ConfirmForm(),
         participations=supporter_participations(supporter.id),
         memberships=list_memberships_of(supporter.id),
+        issuances=issuances_of(supporter.id),
         membership_form=MembershipForm(societies=societies),
         referral_society=next(
             (s for s in societies if s.id == supporter.referral_society_id), None
