@@ -71,7 +71,7 @@ def select_locale() -> str:
 # Feature packages, in the order their blueprints are registered.
 FEATURES = (
     "main", "auth", "public", "supporters", "events", "desk", "societies", "partners",
-    "documents", "jobs", "postal", "admin",
+    "documents", "jobs", "reports", "postal", "admin",
 )  # fmt: skip
 
 

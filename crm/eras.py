@@ -64,6 +64,16 @@ def format_era_kanji(day: date) -> str:
     return f"{name}{year_text}年{kanji_number(day.month)}月{kanji_number(day.day)}日"
 
 
+def format_fiscal_year(year: int) -> str:
+    """The fiscal year from April of year, in the era: 2019 -> 令和元年度.
+
+    Named by the era of May 1st, so that 2019 (平成 until April 30th) is 令和元年度,
+    as the government named it.
+    """
+    name, era_year = era_for(date(year, 5, 1))
+    return f"{name}{'元' if era_year == 1 else era_year}年度"
+
+
 def format_japanese(day: date) -> str:
     """2019-05-01 -> 2019年5月1日."""
     return f"{day.year}年{day.month}月{day.day}日"

@@ -23,9 +23,22 @@ def town_terms() -> dict[str, str]:
             "outside": "outside the town",
             "residents": "Citizens",
         }
-    name = get_settings().municipality_name
+    return japanese_town_terms(get_settings())
+
+
+def japanese_town_terms(settings) -> dict[str, str]:
+    """town_terms in Japanese whatever the screen's language, for documents; with
+    the prefecture's words (県内/道内/府内/都内) too."""
+    name = settings.municipality_name
     unit = name[-1:] if name[-1:] in _TOWN_SUFFIXES else "市"
-    return {"inside": f"{unit}内", "outside": f"{unit}外", "residents": f"{unit}民"}
+    pref = settings.prefecture[-1:] if settings.prefecture else "県"
+    return {
+        "inside": f"{unit}内",
+        "outside": f"{unit}外",
+        "residents": f"{unit}民",
+        "prefecture_inside": f"{pref}内",
+        "prefecture_outside": f"{pref}外",
+    }
 
 
 def residence_label(residence: str) -> str:

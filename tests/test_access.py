@@ -60,6 +60,8 @@ EXPECTED_ROLES = {
     "documents.upload_image": "admin",
     "documents.delete_image": "admin",
     "jobs.index": "staff",
+    "reports.index": "viewer",
+    "reports.download": "viewer",
     "jobs.show": "staff",
     "jobs.status": "staff",
     "jobs.download": "staff",
