@@ -325,6 +325,109 @@ def report_ministry_command(
         raise click.UsageError("Give -o FILE for xlsx and csv.")
 
 
+@click.command("import")
+@with_appcontext
+@click.argument("kind", type=click.Choice(["likers", "attendance", "memberships"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--event", "event_id", type=int, help="The event (for attendance).")
+@click.option("--dry-run", is_flag=True, help="Check every row, write nothing.")
+@click.option(
+    "--encoding",
+    type=click.Choice(["auto", "utf-8", "cp932"]),
+    default="auto",
+    show_default=True,
+)
+@click.option(
+    "--duplicates",
+    type=click.Choice(["skip", "create", "update"]),
+    default="skip",
+    show_default=True,
+    help="Likers only: what to do with a row that likely duplicates a Liker.",
+)
+def import_command(kind, file, event_id, dry_run, encoding, duplicates):  # noqa: PLR0913
+    """Import a CSV or .xlsx file: all of it, or nothing when any row has a problem."""
+    from pathlib import Path
+
+    from crm.events.models import Event
+    from crm.imports.columns import guess_mapping
+    from crm.imports.reading import UnreadableFile, read_table
+    from crm.imports.records import (
+        check_attendance,
+        check_memberships,
+        commit_attendance,
+        commit_memberships,
+    )
+    from crm.imports.services import check_likers, commit_likers, mapping_problems
+
+    path = Path(file)
+    try:
+        table = read_table(path.read_bytes(), path.name, encoding)
+    except UnreadableFile as error:
+        raise click.ClickException(
+            f"cannot read {file}: {error.code} {error.detail}"
+        ) from error
+    mapping = guess_mapping(table.headers, kind)
+    unknown = [h for i, h in enumerate(table.headers) if i not in mapping and h]
+    if unknown:
+        click.echo(f"not imported (unknown headers): {', '.join(unknown)}", err=True)
+    event = None
+    if kind == "attendance":
+        event = db.session.get(Event, event_id or 0)
+        if event is None:
+            raise click.UsageError("Give the event with --event ID.")
+    if kind == "likers":
+        problems = mapping_problems(mapping)
+        if problems:
+            raise click.ClickException(" ".join(problems))
+        check = check_likers(table, mapping)
+    elif kind == "attendance":
+        check = check_attendance(table, mapping, event)
+    else:
+        check = check_memberships(table, mapping)
+    for line, row_problems in check.problems.items():
+        click.echo(f"line {line}: {' / '.join(row_problems)}", err=True)
+    if check.problems:
+        raise click.ClickException(
+            f"{len(check.problems)} of {check.rows} rows have problems: nothing was imported."
+        )
+    decisions = {}
+    if kind == "likers":
+        for row in check.flagged:
+            best = row.matches[0] if row.matches else None
+            action = duplicates
+            if duplicates == "update":
+                action = f"update:{best.supporter_id}" if best else "skip"
+            decisions[str(row.line)] = action
+            target = (
+                f"{best.registration_number} ({best.score}%)"
+                if best
+                else f"line {row.repeats_line}"
+            )
+            click.echo(
+                f"line {row.line}: likely the same as {target}: {action}", err=True
+            )
+    if dry_run:
+        click.echo(
+            f"{check.rows} rows checked, no problems (dry run: nothing written)."
+        )
+        return
+    if kind == "likers":
+        result = commit_likers(table, mapping, decisions)
+        summary = f"{len(result.created)} created, {len(result.updated)} updated, {result.skipped} skipped"
+    elif kind == "attendance":
+        details = commit_attendance(check, event)
+        summary = (
+            f"{details['added']} check-ins added, {details['already']} there already"
+        )
+    else:
+        details = commit_memberships(check)
+        summary = (
+            f"{details['added']} memberships added, {details['already']} there already"
+        )
+    db.session.commit()
+    click.echo(f"Imported {check.rows} rows: {summary}.")
+
+
 def register(app: Flask) -> None:
     from crm.jobs.cli import jobs_cli
 
@@ -333,4 +436,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_data_command)
     app.cli.add_command(print_cli)
     app.cli.add_command(report_cli)
+    app.cli.add_command(import_command)
     app.cli.add_command(jobs_cli)

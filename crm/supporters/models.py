@@ -136,6 +136,9 @@ class Supporter(db.Model):
     referral_society_id: Mapped[int | None] = mapped_column(
         ForeignKey("societies.id"), index=True
     )
+    # Set when this record was merged into another (status "merged"): its QR code
+    # leads to the survivor.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
     # Printed in the QR code of the certificate and card; replaced to revoke.
     public_token: Mapped[str] = mapped_column(String(40), unique=True)
 

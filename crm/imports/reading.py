@@ -1,0 +1,128 @@
+"""Reading the lists towns have: CSV in UTF-8 (with or without BOM) or CP932, and .xlsx.
+
+Japanese CSV is most often CP932 (Excel's "CSV"), sometimes UTF-8 with a BOM (Excel's
+"CSV UTF-8"), sometimes plain UTF-8 from web tools. Detection: a BOM means UTF-8;
+text that decodes as UTF-8 is UTF-8 (CP932 text almost never does); anything else is
+read as CP932, which holds 髙, 﨑 and ① (Shift_JIS proper does not). Staff can override.
+"""
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+ENCODINGS = ("auto", "utf-8", "cp932")
+MAX_BYTES = 50 * 1024 * 1024
+
+
+class UnreadableFile(ValueError):
+    """The file is not a CSV or .xlsx this can read; code picks the message."""
+
+    def __init__(self, code: str, detail: str = ""):
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass
+class Table:
+    """A file's header, and its rows read again on each call of rows(): a file of
+    100,000 lines is checked and then written without holding all of it as lists."""
+
+    headers: list[str]
+    encoding: str  # utf-8, cp932 or xlsx
+    _source: Callable[[], Iterator[list]]
+
+    def rows(self) -> Iterator[tuple[int, list]]:
+        """(line number in the file, cells) of each non-blank row after the header."""
+        width = len(self.headers)
+        header_seen = False
+        for number, row in enumerate(self._source(), start=1):
+            cells = [c.strip() if isinstance(c, str) else c for c in row]
+            if not any(c not in ("", None) for c in cells):
+                continue
+            if not header_seen:
+                header_seen = True
+                continue
+            yield number, (cells + [""] * (width - len(cells)))[:width]
+
+
+def detect_encoding(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp932"
+
+
+def _decode(data: bytes, encoding: str) -> str:
+    if encoding == "auto":
+        encoding = detect_encoding(data)
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else "cp932")
+    except UnicodeDecodeError as error:
+        raise UnreadableFile("encoding", encoding) from error
+    return text
+
+
+def _rows_of_csv(text: str) -> Iterator[list[str]]:
+    sample = text[:4096]
+    delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
+    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _cell(value):
+    if isinstance(value, datetime):
+        return value.date() if value.time() == datetime.min.time() else value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 68 for a postal code typed as a number …
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value
+    return str(value)
+
+
+def _rows_of_xlsx(data: bytes) -> Iterator[list]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # noqa: BLE001 (zip, XML: any of them means unreadable)
+        raise UnreadableFile("xlsx", str(error)) from error
+    sheet = workbook.worksheets[0]
+    for row in sheet.iter_rows(values_only=True):
+        yield [_cell(value) for value in row]
+    workbook.close()
+
+
+def read_table(data: bytes, file_name: str, encoding: str = "auto") -> Table:
+    """The CSV, or the first sheet of an .xlsx; raises UnreadableFile."""
+    if len(data) > MAX_BYTES:
+        raise UnreadableFile("too_big")
+    if not data.strip():
+        raise UnreadableFile("empty")
+    if file_name.lower().endswith(".xlsx") or data.startswith(b"PK\x03\x04"):
+        used = "xlsx"
+
+        def source():
+            return _rows_of_xlsx(data)
+
+    else:
+        used = detect_encoding(data) if encoding == "auto" else encoding
+        text = _decode(data, used)
+
+        def source():
+            return _rows_of_csv(text)
+
+    first = next(
+        (row for row in source() if any(str(c or "").strip() for c in row)), None
+    )
+    if first is None:
+        raise UnreadableFile("empty")
+    headers = [str(h or "").strip() for h in first]
+    table = Table(headers, used, source)
+    return table
