@@ -115,6 +115,10 @@ class PageWatch:
             )
 
     def _request_failed(self, request):
+        if request.url.endswith("/favicon.svg") and "ERR_ABORTED" in str(
+            request.failure
+        ):
+            return  # fetched after the page loaded; the next page cuts it off
         self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def _response(self, response):
