@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select, update
 
 from crm.admin.services import get_settings
+from crm.documents.qr_store import remember_token_qrs
 from crm.extensions import db
 from crm.supporters.models import (
     Category,
@@ -172,6 +173,7 @@ def add_demo_supporters(
         ]
         if links:
             db.session.execute(insert(supporter_categories), links)
+        remember_token_qrs(values["public_token"] for values in rows)
         db.session.execute(
             update(Counter)
             .where(Counter.name == SUPPORTER_COUNTER)

@@ -1,34 +1,44 @@
 """Benchmark printing Likers' business cards: N cards on A4 sheets of 10, in one PDF.
 
 Every variant runs in its own fresh subprocess, once per --runs, so each run starts
-cold (no QR code computed, no reportlab cache filled) and its peak RSS
-(getrusage ru_maxrss) is its own:
+with empty in-process caches and its peak RSS (getrusage ru_maxrss) is its own:
 
   floor           the same sheets, the same text in the same fonts, draw_qr a no-op
   floor-no-accel  the floor with reportlab's C accelerator (rl-accel) kept out
-  cold            the real render_sheets, every QR code encoded during the run
-  warm            the same after qr_matrix() ran once for every URL (untimed), as the
-                  code stands: its lru_cache keeps the last 4,096 codes only
-  warm-kept       the same with every code kept (an unbounded cache stands in for
-                  codes computed when the token is issued and stored): the reprint case
+  cold            no code computed before: the qr_codes table is emptied (untimed),
+                  then the production path: matrices_for() reads the table (finds
+                  nothing), encodes every code and inserts them, render_sheets()
+                  draws them (known_qr_codes), and the transaction is committed
+  warm            every code already in qr_codes, as after the tokens were issued:
+                  the same path reads them back (stored_matrices, 500 URLs a query)
+                  and encodes none
+  cold-segno      (--segno) cold with Zint kept out: segno encodes, as where the
+                  zint-bindings wheel is missing; one run only, it is slow
 
-Timed: render_sheets() alone, with the fonts loaded and the card data built before.
-Reported per variant: median seconds, PDF MB, peak RSS MB (1 MB = 10^6 bytes) and each
-as a ratio to the floor of the same run. rl-accel must be installed (reportlab's
-_c_funcs non-empty). The first page and the last page of the first run of each QR
-variant are rendered at 300 dpi with pdftoppm and read with `zbarimg -q`: each page
-must give exactly its own URLs. Certificates are not built yet, so only cards are
-benchmarked. Exits 1 when a goal is missed: cold <= 10x the floor, warm <= 3x the
-floor, peak RSS < 300 MB, rl-accel present, every checked page decodes.
+Timed: matrices_for() + render_sheets() + commit, with the app, the fonts and the
+card data made before. The database is a fresh SQLite file migrated to head
+(--database-url for another, e.g. a PostgreSQL database the script may fill).
+Reported per variant: median seconds, PDF MB, peak RSS MB (1 MB = 10^6 bytes), each
+as a ratio to the floor of the same run, and how many codes were encoded and read.
+rl-accel must be installed (reportlab's _c_funcs non-empty).
+
+Decoding: the first, middle and last page of the first cold and warm PDFs are
+rendered at 300 dpi with pdftoppm and read with `zbarimg -q`; every card must give
+its own URL. A page where zbar misses a code among the ten is read again card by
+card (each cell cropped alone): zbar's search for codes on a whole page sometimes
+skips one of many (reported, see docs/benchmarks.md), while a code that does not
+decode alone is a real failure. --decode-all checks every page of the cold PDF.
+
+Exits 1 when a goal is missed: cold <= 10x the floor, warm <= 3x the floor, peak
+RSS < 300 MB in every variant, rl-accel present, every checked code decodes.
 
     /tmp/venv/bin/python scripts/bench_cards.py
-    /tmp/venv/bin/python scripts/bench_cards.py --cards 2000 --runs 5 --json /tmp/bench_cards.json
-    /tmp/venv/bin/python scripts/bench_cards.py --profile cold   # only a cProfile'd run
+    /tmp/venv/bin/python scripts/bench_cards.py --cards 2000 --runs 5 --json /tmp/b.json
+    /tmp/venv/bin/python scripts/bench_cards.py --profile warm   # one cProfile'd run
 """
 
 import argparse
 import base64
-import functools
 import json
 import os
 import random
@@ -45,8 +55,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-VARIANTS = ("floor", "floor-no-accel", "cold", "warm", "warm-kept")
-QR_VARIANTS = ("cold", "warm", "warm-kept")
+VARIANTS = ("floor", "floor-no-accel", "cold", "warm")
+QR_VARIANTS = ("cold", "warm", "cold-segno")
 COLD_MAX_RATIO = 10.0
 WARM_MAX_RATIO = 3.0
 RSS_MAX_MB = 300.0
@@ -112,72 +122,120 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6  # KiB
 
 
-def run_variant(variant: str, count: int, out: str | None, profile: bool) -> dict:
+def make_app(database_url: str):
+    from crm import create_app
+
+    return create_app(
+        {
+            "SECRET_KEY": "bench-cards-secret-key-0123456789abcdef",
+            "DATABASE_URL": database_url,
+            "PUBLIC_BASE_URL": BASE_URL,
+            "JOBS_IN_PROCESS": False,
+        }
+    )
+
+
+def run_variant(
+    variant: str, count: int, database_url: str, out: str | None, profile: bool
+) -> dict:
     """One run of one variant in this (fresh) process; the result as a dict."""
     if variant == "floor-no-accel":
         sys.modules["_rl_accel"] = None  # reportlab falls back to pure Python
     from reportlab.lib import rl_accel
+    from sqlalchemy import delete, func, select
 
+    from crm.documents import qr_store
+    from crm.documents.models import QrCode
+    from crm.extensions import db
     from crm.printing import business_card, qr
     from crm.printing.fonts import font_set
 
+    if variant == "cold-segno":
+        qr.zint = None
+    encoded = 0
+    encode = qr_store.encode_qr
+
+    def counting_encode(data: str):
+        nonlocal encoded
+        encoded += 1
+        return encode(data)
+
+    qr_store.encode_qr = counting_encode
+    app = make_app(database_url)
     fonts = font_set("gothic")
     cards = make_cards(count)
-    if variant in ("floor", "floor-no-accel"):
-        business_card.draw_qr = lambda *args, **kwargs: None
-    qr.qr_matrix.cache_clear()
-    if variant == "warm-kept":
-        # Every supporter's code computed once and kept: nothing is evicted.
-        qr.qr_matrix = functools.cache(qr.qr_matrix.__wrapped__)
-    if variant in ("warm", "warm-kept"):
-        for card in cards:
-            qr.qr_matrix(card.url)
-    setup_rss = peak_rss_mb()
-    before = qr.qr_matrix.cache_info()
-    profiler = None
-    if profile:
-        import cProfile
+    timings = {"codes": 0.0, "render": 0.0, "commit": 0.0}
+    stored_before = stored_after = 0
+    with app.app_context():
+        if variant in ("floor", "floor-no-accel"):
+            business_card.draw_qr = lambda *args, **kwargs: None
+        elif variant in ("cold", "cold-segno"):
+            db.session.execute(delete(QrCode))
+            db.session.commit()
+        if variant not in ("floor", "floor-no-accel"):
+            stored_before = db.session.scalar(select(func.count()).select_from(QrCode))
+            db.session.commit()
+        setup_rss = peak_rss_mb()
+        profiler = None
+        if profile:
+            import cProfile
 
-        profiler = cProfile.Profile()
-        profiler.enable()
-    started = time.perf_counter()
-    cpu_started = time.process_time()
-    pdf = business_card.render_sheets(cards, fonts)
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
-    if profiler is not None:
-        profiler.disable()
-        import pstats
+            profiler = cProfile.Profile()
+            profiler.enable()
+        started = time.perf_counter()
+        cpu_started = time.process_time()
+        codes = {}
+        if variant not in ("floor", "floor-no-accel"):
+            # What render_cards does: the stored codes, the missing ones encoded.
+            codes = qr_store.matrices_for(card.url for card in cards)
+        timings["codes"] = time.perf_counter() - started
+        with qr.known_qr_codes(codes):
+            pdf = business_card.render_sheets(cards, fonts)
+        timings["render"] = time.perf_counter() - started - timings["codes"]
+        db.session.commit()
+        seconds = time.perf_counter() - started
+        timings["commit"] = seconds - timings["render"] - timings["codes"]
+        cpu_seconds = time.process_time() - cpu_started
+        if profiler is not None:
+            profiler.disable()
+            import pstats
 
-        for order in ("tottime", "cumulative"):
-            stats = pstats.Stats(profiler, stream=sys.stderr)
-            stats.strip_dirs().sort_stats(order).print_stats(25)
-    peak = peak_rss_mb()
+            for order in ("tottime", "cumulative"):
+                stats = pstats.Stats(profiler, stream=sys.stderr)
+                stats.strip_dirs().sort_stats(order).print_stats(25)
+        peak = peak_rss_mb()
+        if variant not in ("floor", "floor-no-accel"):
+            stored_after = db.session.scalar(select(func.count()).select_from(QrCode))
+        codes_found = len(codes)
+        del codes
     if out:
         Path(out).write_bytes(pdf)
-    info = qr.qr_matrix.cache_info()  # during render_sheets only
     return {
         "variant": variant,
         "cards": count,
         "pages": len(re.findall(rb"/Type /Page\b", pdf)),
         "seconds": seconds,
+        "timings": timings,
         "cpu_seconds": cpu_seconds,
         "pdf_mb": len(pdf) / 1e6,
         "setup_rss_mb": setup_rss,
         "peak_rss_mb": peak,
-        "qr_cache": {
-            "hits": info.hits - before.hits,
-            "misses": info.misses - before.misses,
-            "size": info.currsize,
-        },
+        "encoded": encoded,
+        "codes": codes_found,
+        "stored_before": stored_before,
+        "stored_after": stored_after,
+        "zint": qr.zint is not None,
         "rl_accel": sorted(rl_accel._c_funcs),
         "url_length": len(cards[0].url),
     }
 
 
-def child(variant: str, count: int, out: str | None, profile: bool = False) -> dict:
+def child(
+    variant: str, count: int, database_url: str, out: str | None, profile=False
+) -> dict:
     """Run one variant in a fresh interpreter and return what it measured."""
-    command = [sys.executable, __file__, "--child", variant, "--cards", str(count)]
+    command = [sys.executable, __file__, "--child", variant, "--cards", str(count),
+               "--database-url", database_url]  # fmt: skip
     if out:
         command += ["--out", out]
     if profile:
@@ -207,40 +265,49 @@ def zbar(pdf: Path, page: int, png: Path, crop: tuple[int, ...] = ()) -> list[st
     return sorted(output.splitlines())
 
 
-def check_decoding(pdf: Path, cards: list, workdir: Path) -> dict:
-    """First and last page: each must decode to exactly its own URLs.
-
-    A page that fails is read again card by card (each cell cropped alone), to tell
-    a code that does not decode from zbar missing one among many on a full page.
-    """
+def check_page(pdf: Path, page: int, cards: list, workdir: Path) -> dict:
+    """Each card of the page must decode to its own URL: whole page, else cropped."""
     from reportlab.lib.pagesizes import A4
 
     from crm.printing.business_card import CARD_HEIGHT, CARD_WIDTH, card_origins
 
-    pages = (len(cards) + 9) // 10
     scale = DPI / 72
-    results = {}
-    for page in sorted({1, pages}):
-        on_page = cards[(page - 1) * 10 : page * 10]
-        expected = sorted(f"QR-Code:{c.url}" for c in on_page)
-        got = zbar(pdf, page, workdir / f"{pdf.stem}-{page}.png")
-        result = {"expected": len(expected), "decoded": len(got)}
-        result["pass"] = got == expected
-        if not result["pass"]:
-            cropped = []
-            for index, (card, (x, y)) in enumerate(
-                zip(on_page, card_origins(), strict=False)
-            ):
-                cell = (round(x * scale), round((A4[1] - y - CARD_HEIGHT) * scale),
-                        round(CARD_WIDTH * scale), round(CARD_HEIGHT * scale))  # fmt: skip
-                png = workdir / f"{pdf.stem}-{page}-{index}.png"
-                if zbar(pdf, page, png, cell) == [f"QR-Code:{card.url}"]:
-                    cropped.append(card.url)
-            result["missing"] = sorted(set(expected) - set(got))
-            result["unexpected"] = sorted(set(got) - set(expected))
-            result["cropped_pass"] = len(cropped) == len(on_page)
-        results[page] = result
-    return results
+    on_page = cards[(page - 1) * 10 : page * 10]
+    expected = sorted(f"QR-Code:{c.url}" for c in on_page)
+    got = zbar(pdf, page, workdir / f"{pdf.stem}-{page}.png")
+    result = {"expected": len(expected), "decoded": len(got)}
+    result["pass"] = got == expected
+    result["cropped_pass"] = result["pass"]
+    if not result["pass"]:
+        cropped = []
+        for index, (card, (x, y)) in enumerate(
+            zip(on_page, card_origins(), strict=False)
+        ):
+            cell = (round(x * scale), round((A4[1] - y - CARD_HEIGHT) * scale),
+                    round(CARD_WIDTH * scale), round(CARD_HEIGHT * scale))  # fmt: skip
+            png = workdir / f"{pdf.stem}-{page}-{index}.png"
+            if zbar(pdf, page, png, cell) == [f"QR-Code:{card.url}"]:
+                cropped.append(card.url)
+        result["missing"] = sorted(set(expected) - set(got))
+        result["unexpected"] = sorted(set(got) - set(expected))
+        result["cropped_pass"] = len(cropped) == len(on_page)
+    return result
+
+
+def check_decoding(pdf: Path, cards: list, workdir: Path, every: bool) -> dict:
+    """The first, middle and last page (or every page): see check_page."""
+    pages = (len(cards) + 9) // 10
+    chosen = range(1, pages + 1) if every else sorted({1, (pages + 1) // 2, pages})
+    return {page: check_page(pdf, page, cards, workdir) for page in chosen}
+
+
+def prepare_database(database_url: str) -> None:
+    """Migrate to head (a new SQLite file, or a PostgreSQL database given)."""
+    from flask_migrate import upgrade
+
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
 
 
 def main() -> int:
@@ -249,67 +316,102 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument(
+        "--database-url",
+        help="default: a new SQLite file in a temporary folder; its qr_codes "
+        "table is emptied and refilled",
+    )
+    parser.add_argument(
+        "--segno", action="store_true", help="also one cold run with segno alone"
+    )
+    parser.add_argument(
+        "--decode-all", action="store_true", help="zbar every page of the cold PDF"
+    )
+    parser.add_argument(
         "--profile",
-        choices=VARIANTS,
+        choices=(*VARIANTS, "cold-segno"),
         help="instead of the benchmark, cProfile one run of this variant",
     )
-    parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=(*VARIANTS, "cold-segno"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--child-profile", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(
-            json.dumps(
-                run_variant(args.child, args.cards, args.out, args.child_profile)
-            )
+        result = run_variant(
+            args.child, args.cards, args.database_url, args.out, args.child_profile
         )
+        print(json.dumps(result))
         return 0
 
     import segno
     from reportlab import Version
     from reportlab.lib.rl_accel import _c_funcs
 
+    from crm.printing import qr
+
     accel = sorted(_c_funcs)
+    zint_version = qr.zint.__version__ if qr.zint else None
     print(
-        f"reportlab {Version}, segno {segno.__version__}, Python {sys.version.split()[0]}"
+        f"reportlab {Version}, segno {segno.__version__}, zint-bindings "
+        f"{zint_version or 'NOT INSTALLED'}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
     )
     print(f"rl_accel _c_funcs: {accel or 'EMPTY: pip install rl-accel'}")
     print(
         f"{args.cards:,} cards on {(args.cards + 9) // 10:,} A4 sheets, {args.runs} runs"
     )
-    print("certificates: not built yet, not benchmarked")
     cards = make_cards(args.cards)
-    version = segno.make_qr(cards[0].url, error="m", boost_error=False).designator
-    print(f"URLs: {len(cards[0].url)} characters, e.g. {cards[0].url} (QR {version})")
+    version = qr.qr_modules(cards[0].url).side
+    print(f"URLs: {len(cards[0].url)} characters, e.g. {cards[0].url} ({version} ×"
+          f" {version} modules)")  # fmt: skip
     tools = [t for t in ("pdftoppm", "zbarimg") if shutil.which(t) is None]
-
-    if args.profile:
-        print(f"\ncProfile of one {args.profile} run (tottime, then cumulative):")
-        result = child(args.profile, args.cards, None, profile=True)
-        print(
-            f"{result['seconds']:.2f} s under cProfile, {result['peak_rss_mb']:.0f} MB"
-        )
-        return 0
 
     runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
     decoding: dict[str, dict] = {}
+    loads = []
     with tempfile.TemporaryDirectory(prefix="bench-cards-") as tmp:
         workdir = Path(tmp)
+        database_url = args.database_url or f"sqlite:///{workdir}/bench.sqlite3"
+        prepare_database(database_url)
+        if args.profile:
+            if args.profile == "warm":  # the codes must be stored first
+                child("cold", args.cards, database_url, None)
+            print(f"\ncProfile of one {args.profile} run (tottime, then cumulative):")
+            result = child(args.profile, args.cards, database_url, None, profile=True)
+            print(
+                f"{result['seconds']:.2f} s under cProfile, "
+                f"{result['peak_rss_mb']:.0f} MB"
+            )
+            return 0
+        if args.segno:
+            runs["cold-segno"] = []
         for run in range(args.runs):  # interleaved, so drift hits every variant
-            for variant in VARIANTS:
+            # cold-segno (first run only) empties and refills qr_codes like cold.
+            extra = ("cold-segno",) if args.segno and run == 0 else ()
+            for variant in (*VARIANTS, *extra):
                 out = workdir / f"{variant}.pdf" if run == 0 else None
-                result = child(variant, args.cards, str(out) if out else None)
+                loads.append(os.getloadavg()[0])
+                result = child(
+                    variant, args.cards, database_url, str(out) if out else None
+                )
                 runs[variant].append(result)
                 print(
                     f"  run {run + 1} {variant:15} {result['seconds']:7.2f} s "
-                    f"{result['peak_rss_mb']:6.0f} MB RSS",
+                    f"{result['peak_rss_mb']:6.0f} MB RSS  encoded "
+                    f"{result['encoded']:,}, stored {result['stored_before']:,} → "
+                    f"{result['stored_after']:,}",
                     flush=True,
                 )
         if not tools:
-            for variant in QR_VARIANTS:
-                decoding[variant] = check_decoding(
-                    workdir / f"{variant}.pdf", cards, workdir
-                )
+            for variant in ("cold", "warm", "cold-segno"):
+                if (workdir / f"{variant}.pdf").exists():
+                    decoding[variant] = check_decoding(
+                        workdir / f"{variant}.pdf",
+                        cards,
+                        workdir,
+                        every=args.decode_all and variant == "cold",
+                    )
 
     sheets = (args.cards + 9) // 10
     for variant, results in runs.items():
@@ -317,18 +419,25 @@ def main() -> int:
             print(f"WARNING: {variant} made {results[0]['pages']} pages, not {sheets}")
     without = runs["floor-no-accel"][0]["rl_accel"]
     print(f"floor-no-accel ran with rl_accel _c_funcs = {without or '{}'}")
+    print(f"load average (1 min) before each child: {min(loads):.2f}–{max(loads):.2f}")
 
     summary = {}
     for variant, results in runs.items():
         summary[variant] = {
             "seconds": statistics.median(r["seconds"] for r in results),
             "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
-            "all_seconds": [round(r["seconds"], 3) for r in results],
+            "all_seconds": [round(r["seconds"], 2) for r in results],
+            "codes_seconds": statistics.median(r["timings"]["codes"] for r in results),
+            "render_seconds": statistics.median(
+                r["timings"]["render"] for r in results
+            ),
             "pdf_mb": results[0]["pdf_mb"],
             "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
+            "all_rss_mb": [round(r["peak_rss_mb"]) for r in results],
             "setup_rss_mb": max(r["setup_rss_mb"] for r in results),
             "pages": results[0]["pages"],
-            "qr_cache": results[0]["qr_cache"],
+            "encoded": results[0]["encoded"],
+            "codes": results[0]["codes"],
         }
     floor = summary["floor"]
     for row in summary.values():
@@ -337,31 +446,28 @@ def main() -> int:
         row["x_rss"] = row["peak_rss_mb"] / floor["peak_rss_mb"]
 
     print(
-        "\n| variant | seconds (median) | × floor | PDF MB | × floor | peak RSS MB "
-        "| × floor | RSS before render | qr_matrix hits/misses in render |"
+        "\n| variant | seconds, median (runs) | × floor | codes: read/encode/store s "
+        "| encoded | PDF MB | peak RSS MB (runs) | × floor |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for variant, row in summary.items():
-        cache = row["qr_cache"]
         print(
             f"| {variant} | {row['seconds']:.2f} ({', '.join(map(str, row['all_seconds']))})"
-            f" | {row['x_seconds']:.2f} | {row['pdf_mb']:.1f} | {row['x_pdf']:.2f}"
-            f" | {row['peak_rss_mb']:.0f} | {row['x_rss']:.2f}"
-            f" | {row['setup_rss_mb']:.0f} | {cache['hits']:,}/{cache['misses']:,} |"
+            f" | {row['x_seconds']:.2f} | {row['codes_seconds']:.2f}"
+            f" | {row['encoded']:,} | {row['pdf_mb']:.1f}"
+            f" | {row['peak_rss_mb']:.0f} ({', '.join(map(str, row['all_rss_mb']))})"
+            f" | {row['x_rss']:.2f} |"
         )
 
     goals = {
         "rl_accel present": bool(accel),
         f"cold <= {COLD_MAX_RATIO:g}x floor": summary["cold"]["x_seconds"]
         <= COLD_MAX_RATIO,
-        f"warm <= {WARM_MAX_RATIO:g}x floor (lru_cache as is)": summary["warm"][
-            "x_seconds"
-        ]
-        <= WARM_MAX_RATIO,
-        f"warm-kept <= {WARM_MAX_RATIO:g}x floor (every code kept)": summary[
-            "warm-kept"
+        f"warm <= {WARM_MAX_RATIO:g}x floor (codes read from qr_codes)": summary[
+            "warm"
         ]["x_seconds"]
         <= WARM_MAX_RATIO,
+        "warm encoded no code": all(r["encoded"] == 0 for r in runs["warm"]),
         f"peak RSS < {RSS_MAX_MB:g} MB (every variant)": all(
             row["peak_rss_mb"] < RSS_MAX_MB for row in summary.values()
         ),
@@ -370,14 +476,17 @@ def main() -> int:
         print(f"\nQR decoding NOT checked: {', '.join(tools)} not installed")
         goals["QR codes decode"] = False
     else:
-        print("\nQR decoding (pdftoppm -r 300, zbarimg -q), first and last page:")
+        print(f"\nQR decoding (pdftoppm -r {DPI}, zbarimg -q):")
         for variant, pages in decoding.items():
+            whole = sum(r["pass"] for r in pages.values())
+            print(f"  {variant}: {whole}/{len(pages)} pages give exactly their 10 URLs")
             for page, result in pages.items():
-                verdict = "pass" if result["pass"] else "FAIL"
-                print(
-                    f"  {variant:10} page {page:5}: {result['decoded']}/"
-                    f"{result['expected']} codes, exactly its URLs: {verdict}"
-                )
+                if len(pages) <= 3 or not result["pass"]:
+                    verdict = "pass" if result["pass"] else "FAIL"
+                    print(
+                        f"    page {page:5}: {result['decoded']}/{result['expected']} "
+                        f"codes on the whole page: {verdict}"
+                    )
                 if not result["pass"]:
                     for url in result["missing"]:
                         print(f"      missing    {url}")
@@ -386,13 +495,18 @@ def main() -> int:
                     cropped = "pass" if result["cropped_pass"] else "FAIL"
                     print(f"      each card cropped alone: {cropped}")
         checked = [r for pages in decoding.values() for r in pages.values()]
-        goals["QR codes decode, whole page (zbarimg)"] = all(r["pass"] for r in checked)
-        goals["QR codes decode, each card cropped (zbarimg)"] = all(
-            r["pass"] or r["cropped_pass"] for r in checked
+        goals["every code decodes (zbarimg, each card)"] = all(
+            r["cropped_pass"] for r in checked
+        )
+        goals["(info) whole pages decode in one zbarimg pass"] = all(
+            r["pass"] for r in checked
         )
     print("\nGoals:")
     for goal, met in goals.items():
-        print(f"  {'met   ' if met else 'MISSED'} {goal}")
+        if goal.startswith("(info)"):
+            print(f"  {'yes   ' if met else 'no    '} {goal}")
+        else:
+            print(f"  {'met   ' if met else 'MISSED'} {goal}")
 
     if args.json:
         Path(args.json).write_text(
@@ -401,11 +515,13 @@ def main() -> int:
                     "cards": args.cards,
                     "runs": args.runs,
                     "reportlab": Version,
+                    "zint_bindings": zint_version,
                     "rl_accel": accel,
                     "python": sys.version.split()[0],
                     "cpus": os.cpu_count(),
+                    "load": [min(loads), max(loads)],
                     "url_length": len(cards[0].url),
-                    "qr_version": version,
+                    "qr_side": version,
                     "variants": summary,
                     "raw": runs,
                     "decoding": decoding,
@@ -415,7 +531,7 @@ def main() -> int:
                 indent=2,
             )
         )
-    return 0 if all(goals.values()) else 1
+    return 0 if all(v for k, v in goals.items() if not k.startswith("(info)")) else 1
 
 
 if __name__ == "__main__":

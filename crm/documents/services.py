@@ -12,6 +12,7 @@ from crm.admin.models import TownSettings
 from crm.audit.services import record_event
 from crm.documents.models import DocumentImage, Issuance
 from crm.documents.placeholders import fill
+from crm.documents.qr_store import matrices_for
 from crm.eras import format_era, format_era_kanji, format_japanese
 from crm.extensions import db
 from crm.printing.business_card import (
@@ -22,6 +23,7 @@ from crm.printing.business_card import (
 )
 from crm.printing.certificate import CertificateData, Images, render_certificates
 from crm.printing.fonts import font_set
+from crm.printing.qr import known_qr_codes
 from crm.supporters.models import Supporter
 from crm.supporters.tokens import public_url
 from crm.timeutil import today_jst, utcnow
@@ -142,6 +144,7 @@ def render_cards(
     font_dirs: tuple[str, ...] = (),
     options: dict | None = None,
     progress: Callable[[int], None] | None = None,
+    store_codes: bool = True,
 ) -> bytes:
     """The business cards of these Likers as PDF: A4 sheets of 10, or one per page.
 
@@ -155,20 +158,23 @@ def render_cards(
     cards = [card_data(s, settings, base_url) for s in supporters]
     images = document_images()
     back = bool(options.get("back"))
-    if layout == "single":
-        return render_single_cards(
-            cards, fonts, logo=images.logo, back=back, progress=progress
+    # Codes kept since their tokens were issued; missing ones are encoded and kept.
+    codes = matrices_for((card.url for card in cards), store=store_codes)
+    with known_qr_codes(codes):
+        if layout == "single":
+            return render_single_cards(
+                cards, fonts, logo=images.logo, back=back, progress=progress
+            )
+        return render_sheets(
+            cards,
+            fonts,
+            card_offsets(settings),
+            logo=images.logo,
+            back=back,
+            crop_marks=bool(options.get("crop_marks")),
+            progress=progress,
+            first_cell=first_cell_option(options),
         )
-    return render_sheets(
-        cards,
-        fonts,
-        card_offsets(settings),
-        logo=images.logo,
-        back=back,
-        crop_marks=bool(options.get("crop_marks")),
-        progress=progress,
-        first_cell=first_cell_option(options),
-    )
 
 
 def first_cell_option(options: dict) -> int:
@@ -189,6 +195,7 @@ def render_certificates_for(
     font_dirs: tuple[str, ...] = (),
     issued_on: date | None = None,
     progress: Callable[[int], None] | None = None,
+    store_codes: bool = True,
 ) -> bytes:
     """The certificates of these Likers as one PDF, one A4 page each.
 
@@ -196,10 +203,12 @@ def render_certificates_for(
     """
     issued_on = issued_on or today_jst()
     fonts = font_set("mincho", font_dirs)
-    data = (
+    data = [
         certificate_data(s, settings, base_url, layout, issued_on) for s in supporters
-    )
-    return render_certificates(data, layout, fonts, document_images(), progress)
+    ]
+    codes = matrices_for((d.url for d in data), store=store_codes)
+    with known_qr_codes(codes):
+        return render_certificates(data, layout, fonts, document_images(), progress)
 
 
 def render_documents(
@@ -217,14 +226,17 @@ def render_documents(
     options: {"back": bool, "crop_marks": bool} for cards. progress(done) is called
     now and then with the number of documents drawn so far, for background jobs.
     """
+    store = not (options or {}).get("preview")  # a sample's code is not kept
     if kind == "card":
         pdf = render_cards(
-            supporters, layout, settings, base_url, font_dirs, options, progress
-        )
+            supporters, layout, settings, base_url, font_dirs, options, progress,
+            store_codes=store,
+        )  # fmt: skip
     elif kind == "certificate":
         pdf = render_certificates_for(
-            supporters, layout, settings, base_url, font_dirs, progress=progress
-        )
+            supporters, layout, settings, base_url, font_dirs, progress=progress,
+            store_codes=store,
+        )  # fmt: skip
     else:
         raise ValueError(f"unknown document kind {kind!r}")
     if progress is not None:

@@ -230,7 +230,7 @@ def preview(kind: str):
     form.populate_obj(trial)  # never added to the session: nothing is saved
     layout = request.form.get("layout")
     layout = layout if layout in LAYOUTS[kind] else LAYOUTS[kind][0]
-    options = {"back": kind == "card", "crop_marks": False}
+    options = {"back": kind == "card", "crop_marks": False, "preview": True}
     try:
         pdf = render_documents(
             kind,

@@ -7,6 +7,7 @@ Mincho (fonts-ipamj-mincho, which has the extension-B kanji such as 𠮷) and Sy
 A character that no font has is reported, never printed as an empty box.
 """
 
+import mmap
 import os
 from dataclasses import dataclass, field
 from functools import cache
@@ -79,32 +80,110 @@ def find_font_file(file_name: str, folders: tuple[str, ...] = ()) -> Path | None
     return None
 
 
+class _MappedFile:
+    """A font file that reportlab's parser reads as a memory map, not as bytes.
+
+    reportlab keeps the whole file until the PDF is saved, to take the glyphs it
+    embeds: read into memory, IPAmj Mincho took 70 MB; mapped, only the pages the
+    parser touches are resident (27 MB), and the glyphs drawn when it embeds them.
+    """
+
+    def __init__(self, path: str):
+        self.name = path
+
+    def read(self) -> mmap.mmap:
+        with open(self.name, "rb") as file:
+            return mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+class _Window:
+    """A table of a mapped font file, sliced out glyph by glyph when asked."""
+
+    def __init__(self, data: mmap.mmap, start: int, length: int):
+        self.data, self.start, self.length = data, start, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, key: slice) -> bytes:
+        start, stop, _step = key.indices(self.length)
+        return self.data[self.start + start : self.start + stop]
+
+
+def _glyphs_from_the_map(face) -> None:
+    """Let reportlab take the glyphs it embeds straight from the mapped file.
+
+    To embed a subset it copies the font's whole glyf table and picks a few glyphs
+    from it: 40 MB for IPAmj Mincho, with the whole file read from disk. It only
+    slices that table (reportlab 5), so a window on the map does.
+    """
+    get_table = face.get_table
+
+    def table(tag: str):
+        if tag != "glyf":
+            return get_table(tag)
+        start, length = face.get_table_pos(tag)
+        return _Window(face._ttf_data, start, length)
+
+    face.get_table = table
+
+
 @cache
 def _load(name: str, path: str, index: int) -> TTFont:
-    font = TTFont(name, path, subfontIndex=index)
+    font = TTFont(name, _MappedFile(path), subfontIndex=index)
+    _glyphs_from_the_map(font.face)
     pdfmetrics.registerFont(font)
     return font
 
 
+@dataclass(frozen=True)
+class FontFile:
+    """A font found on disk and not loaded yet: (reportlab name, path, .ttc index)."""
+
+    name: str
+    path: str
+    index: int = 0
+
+    def load(self) -> TTFont:
+        return _load(self.name, self.path, self.index)
+
+
 @dataclass
 class FontSet:
-    """A main face and its fallbacks, for one style (gothic or mincho)."""
+    """A main face and its fallbacks, for one style (gothic or mincho).
 
-    fonts: list[TTFont]
+    A fallback is read only when a character needs it: IPAmj Mincho takes about
+    27 MB of memory even mapped, and most print runs never ask for it.
+    """
+
+    main: TTFont
+    fallbacks: list[FontFile] = field(default_factory=list)
     _covers: dict = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
-        return self.fonts[0].fontName
+        return self.main.fontName
+
+    @property
+    def fonts(self) -> list[TTFont]:
+        """The main face and every fallback, all loaded."""
+        return [self.main, *(fallback.load() for fallback in self.fallbacks)]
 
     def font_for(self, char: str) -> str | None:
         """The first font that has a glyph for this character, or None."""
         if char not in self._covers:
             code = ord(char)
-            self._covers[char] = next(
-                (f.fontName for f in self.fonts if code in f.face.charToGlyph),
-                None,
-            )
+            if code in self.main.face.charToGlyph:
+                self._covers[char] = self.main.fontName
+            else:
+                self._covers[char] = next(
+                    (
+                        fallback.name
+                        for fallback in self.fallbacks
+                        if code in fallback.load().face.charToGlyph
+                    ),
+                    None,
+                )
         return self._covers[char]
 
     def missing(self, text: str) -> list[str]:
@@ -129,7 +208,10 @@ class FontSet:
 
 
 def font_set(style: str = "gothic", folders: tuple[str, ...] = ()) -> FontSet:
-    """The fonts for a style, registered with reportlab once per process."""
+    """The fonts for a style, each registered with reportlab once per process.
+
+    The main face is loaded now; the fallbacks when a character first needs them.
+    """
     main = None
     for name, file_name, index in FACES[style]:
         path = find_font_file(file_name, folders)
@@ -146,5 +228,5 @@ def font_set(style: str = "gothic", folders: tuple[str, ...] = ()) -> FontSet:
     for name, file_name, index in FALLBACKS:
         path = find_font_file(file_name, folders)
         if path is not None:
-            fallbacks.append(_load(name, str(path), index))
-    return FontSet([main, *fallbacks])
+            fallbacks.append(FontFile(name, str(path), index))
+    return FontSet(main, fallbacks)

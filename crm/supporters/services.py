@@ -9,6 +9,7 @@ from sqlalchemy import exists, select, update
 from crm.admin.models import TownSettings
 from crm.admin.services import get_settings
 from crm.audit.services import record_event
+from crm.documents.qr_store import remember_token_qrs
 from crm.extensions import db
 from crm.japanese import email_key, kana_key, name_key, phone_key
 from crm.supporters.models import Category, Counter, Supporter, Tag
@@ -174,6 +175,7 @@ def register_supporter(
     db.session.add(supporter)
     db.session.flush()
     record_event("create", "supporter", supporter.id, {"channel": channel}, user=user)
+    remember_token_qrs([supporter.public_token])  # never raises
     return supporter
 
 
@@ -222,6 +224,7 @@ def reissue_public_token(supporter: Supporter, user=None) -> None:
     """A new QR token: the old card's code stops working at once (lost card, …)."""
     supporter.public_token = new_public_token()
     record_event("reissue_token", "supporter", supporter.id, user=user)
+    remember_token_qrs([supporter.public_token])  # never raises
 
 
 def recompute_residences() -> int:
