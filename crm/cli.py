@@ -107,6 +107,11 @@ def _print_options(function):
             click.option("--not-yet-issued", is_flag=True, help="Active Likers without one."),
             click.option("--record-issue", is_flag=True, help="Write the prints to the ledger."),
             click.option("-o", "--output", type=click.Path(dir_okay=False), required=True),
+            click.option(
+                "--substitute-fonts", is_flag=True,
+                help="Last resort without Japanese TrueType fonts: reportlab's CID fonts, "
+                "not embedded (viewers draw them with fonts of their own; no 𠮷).",
+            ),
         ]
     ):  # fmt: skip
         function = option(function)
@@ -130,11 +135,12 @@ def _print_options(function):
     help="Where the first card goes on a partly used sheet (1 = top left, 2 = top right).",
 )
 def print_cards_command(
-    everyone, numbers, not_yet_issued, record_issue, output, layout, back, crop_marks,
-    first_cell,
+    everyone, numbers, not_yet_issued, record_issue, output, substitute_fonts, layout,
+    back, crop_marks, first_cell,
 ):  # fmt: skip
     """Business cards: A4 sheets of 10 (A-One 10面) or one card per page."""
-    options = {"back": back, "crop_marks": crop_marks, "first_cell": first_cell - 1}
+    options = {"back": back, "crop_marks": crop_marks, "first_cell": first_cell - 1,
+               "allow_cid": substitute_fonts}  # fmt: skip
     _print_documents("card", everyone, numbers, not_yet_issued, record_issue, output,
                      layout, options)  # fmt: skip
 
@@ -147,11 +153,11 @@ def print_cards_command(
     help="Default: the layout chosen in the settings.",
 )
 def print_certificates_command(
-    everyone, numbers, not_yet_issued, record_issue, output, layout
+    everyone, numbers, not_yet_issued, record_issue, output, substitute_fonts, layout
 ):
     """Certificates (感謝状), one A4 page each, vertical or horizontal writing."""
     _print_documents("certificate", everyone, numbers, not_yet_issued, record_issue,
-                     output, layout, {})  # fmt: skip
+                     output, layout, {"allow_cid": substitute_fonts})  # fmt: skip
 
 
 def _print_documents(
@@ -165,7 +171,7 @@ def _print_documents(
         record_issues,
         render_documents,
     )
-    from crm.printing.fonts import FontsMissing
+    from crm.printing.fonts import FontsMissing, font_set
     from crm.printing.text import TextProblem
     from crm.supporters.models import Supporter
     from crm.supporters.queries import SupporterFilter, select_supporters
@@ -188,7 +194,7 @@ def _print_documents(
         not_issued = "not_issued" if not_yet_issued else ""
         filters = SupporterFilter(sort="number", status="active", **{kind: not_issued})
         supporters = select_supporters(filters, limit=10_000_000)
-    supporters = [s for s in supporters if not s.is_withdrawn]
+    supporters = [s for s in supporters if s.status == "active"]
     settings = get_settings()
     if kind == "certificate":
         layout = layout or settings.certificate_layout
@@ -212,8 +218,24 @@ def _print_documents(
                 options,
                 progress=lambda done: bar.update(done - bar.pos),
             )
-    except (FontsMissing, TextProblem) as error:
+    except FontsMissing as error:
+        raise click.ClickException(
+            f"{error} As a last resort, --substitute-fonts prints with fonts that are "
+            "not embedded."
+        ) from error
+    except TextProblem as error:
         raise click.ClickException(str(error)) from error
+    style = "gothic" if kind == "card" else "mincho"
+    fonts_dirs = tuple(current_app.config["FONT_DIRS"])
+    if (
+        options.get("allow_cid")
+        and not font_set(style, fonts_dirs, allow_cid=True).embedded
+    ):
+        click.echo(
+            "warning: printed with substitute fonts, not embedded: they look different "
+            "on every PC and printer. Install the IPAex fonts.",
+            err=True,
+        )
     with open(output, "wb") as handle:
         handle.write(pdf)
     if record_issue:

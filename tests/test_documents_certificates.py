@@ -385,3 +385,38 @@ def test_a_big_selection_is_printed_in_the_background_with_a_progress_page(
     assert _page_count(download.data) == 3
     with app.app_context():
         assert len(db.session.scalars(select(Issuance)).all()) == 3
+
+
+def test_a_name_with_a_rare_kanji_is_set_in_one_typeface(gothic):
+    runs = gothic.runs("𠮷田 髙子")
+    assert len(runs) == 1 and runs[0][0] == "IPAmjMincho"
+    assert gothic.runs("高田 花子") == [("IPAexGothic", "高田 花子")]
+
+
+def test_without_japanese_fonts_staff_are_warned_and_may_choose_substitutes(
+    app, signed_in, monkeypatch
+):
+    from crm.printing import fonts
+
+    monkeypatch.setattr(fonts, "SYSTEM_FONT_DIRS", ())
+    with pytest.raises(fonts.FontsMissing):
+        fonts.font_set("gothic")
+    substitute = fonts.font_set("gothic", allow_cid=True)
+    assert not substitute.embedded and substitute.missing("𠮷田") == ["𠮷"]
+    supporter_id, _token, number = _liker(app, family_name="夕張")
+    staff = signed_in("staff")
+    form = {"supporter_id": str(supporter_id), "layout": "single", "record": "y"}
+    warning = staff.post_form(
+        "/documents/cards", form, token_from=f"/likers/{supporter_id}"
+    )
+    page = warning.get_data(as_text=True)
+    assert warning.mimetype == "text/html" and "埋め込まれない代わりのフォント" in page
+    with app.app_context():
+        assert db.session.scalar(select(Issuance)) is None
+    pdf = staff.post_form(
+        "/documents/cards",
+        {**form, "allow_cid": "y"},
+        token_from=f"/likers/{supporter_id}",
+    )
+    assert pdf.mimetype == "application/pdf"
+    assert number in _text(pdf.data)

@@ -33,9 +33,13 @@ def test_rare_kanji_get_a_font_that_has_them(gothic):
     assert gothic.font_for("髙") == "IPAexGothic"
     assert gothic.font_for("﨑") == "IPAexGothic"
     assert gothic.font_for("𠮷") == "IPAmjMincho"  # extension B: the fallback
-    assert gothic.runs("𠮷田 髙子") == [
+    # The whole name in the font that has 𠮷, not two typefaces side by side …
+    assert gothic.runs("𠮷田 髙子") == [("IPAmjMincho", "𠮷田 髙子")]
+    # … unless no font has all of it: then each character where it can be.
+    # (a private-use character: no font has it; missing() reports it before print)
+    assert gothic.runs("𠮷\U000f0000") == [
         ("IPAmjMincho", "𠮷"),
-        ("IPAexGothic", "田 髙子"),
+        ("IPAexGothic", "\U000f0000"),
     ]
     assert gothic.missing("𠮷田 髙子") == []
     assert gothic.missing("夕張\U000f0000") == ["\U000f0000"]  # private use: nobody

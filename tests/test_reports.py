@@ -18,7 +18,7 @@ from crm.exports.formats import csv_bytes, neutralise
 from crm.extensions import db
 from crm.reports.queries import compute_report
 from crm.societies.models import Society, SocietyMembership
-from crm.supporters.models import Category
+from crm.supporters.models import Category, Supporter
 from tests.factories import make_event, make_supporter
 
 PERIOD = (date(2025, 4, 1), date(2026, 3, 31))  # 令和7年度
@@ -337,3 +337,15 @@ def test_the_workbook_converts_to_a_printable_pdf(app, dataset, signed_in, tmp_p
          str(tmp_path / "report.xlsx")], check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     assert (tmp_path / "report.pdf").stat().st_size > 1000
+
+
+def test_a_record_merged_into_another_is_not_counted_twice(app, dataset):
+    with app.app_context():
+        before = compute_report(*PERIOD, AS_OF).as_dict()["likers"]
+        merged = db.session.get(Supporter, dataset["B"])
+        merged.status, merged.merged_into_id = "merged", dataset["A"]
+        db.session.commit()
+        after = compute_report(*PERIOD, AS_OF).as_dict()["likers"]
+    assert after["registered"] == before["registered"] - 1
+    assert after["new_in_period"] == before["new_in_period"] - 1
+    assert sum(r["count"] for r in after["by_residence"]) == after["registered"]

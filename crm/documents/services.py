@@ -154,7 +154,7 @@ def render_cards(
     Raises FontsMissing or TextProblem (a name that cannot be printed right).
     """
     options = options or {}
-    fonts = font_set("gothic", font_dirs)
+    fonts = font_set("gothic", font_dirs, allow_cid=bool(options.get("allow_cid")))
     cards = [card_data(s, settings, base_url) for s in supporters]
     images = document_images()
     back = bool(options.get("back"))
@@ -196,13 +196,14 @@ def render_certificates_for(
     issued_on: date | None = None,
     progress: Callable[[int], None] | None = None,
     store_codes: bool = True,
+    allow_cid: bool = False,
 ) -> bytes:
     """The certificates of these Likers as one PDF, one A4 page each.
 
     Raises FontsMissing or TextProblem, as render_cards does.
     """
     issued_on = issued_on or today_jst()
-    fonts = font_set("mincho", font_dirs)
+    fonts = font_set("mincho", font_dirs, allow_cid=allow_cid)
     data = [
         certificate_data(s, settings, base_url, layout, issued_on) for s in supporters
     ]
@@ -223,7 +224,9 @@ def render_documents(
 ) -> bytes:
     """One PDF of cards or certificates for these Likers.
 
-    options: {"back": bool, "crop_marks": bool} for cards. progress(done) is called
+    options: {"back": bool, "crop_marks": bool, "first_cell": 0-9} for cards;
+    {"allow_cid": True} prints with reportlab's CID fonts (not embedded) when no
+    Japanese TrueType font is installed, after staff were warned. progress(done) is called
     now and then with the number of documents drawn so far, for background jobs.
     """
     store = not (options or {}).get("preview")  # a sample's code is not kept
@@ -235,7 +238,7 @@ def render_documents(
     elif kind == "certificate":
         pdf = render_certificates_for(
             supporters, layout, settings, base_url, font_dirs, progress=progress,
-            store_codes=store,
+            store_codes=store, allow_cid=bool((options or {}).get("allow_cid")),
         )  # fmt: skip
     else:
         raise ValueError(f"unknown document kind {kind!r}")

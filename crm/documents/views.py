@@ -94,7 +94,7 @@ def _print(kind: str):
     layout = request.form.get("layout")
     layout = layout if layout in layouts else default
     supporters, back = _selection()
-    supporters = [s for s in supporters if not s.is_withdrawn]
+    supporters = [s for s in supporters if s.status == "active"]
     if not supporters:
         flash(_("Nobody to print for."), "warning")
         return redirect(back)
@@ -116,6 +116,8 @@ def _print(kind: str):
         "crop_marks": request.form.get("crop_marks") == "y",
         # The form counts cells from 1, as staff do on the paper.
         "first_cell": max(request.form.get("first_cell", 1, type=int) - 1, 0),
+        # Chosen on the warning page when no Japanese font is installed.
+        "allow_cid": request.form.get("allow_cid") == "y",
     }
     record = request.form.get("record") == "y"
     if len(supporters) > BACKGROUND_FROM:
@@ -136,8 +138,14 @@ def _print(kind: str):
             options,
         )
     except FontsMissing:
-        flash(_fonts_missing_message(), "danger")
-        return redirect(back)
+        # The last resort, only when staff choose it knowing what it means.
+        return render_template(
+            "documents/fonts_missing.html",
+            fields=[
+                (k, v) for k, v in request.form.items(multi=True) if k != "csrf_token"
+            ],
+            back=back,
+        )
     except TextProblem as problem:
         flash(_text_problem_message(problem), "danger")
         return redirect(back)

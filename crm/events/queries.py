@@ -35,6 +35,7 @@ from crm.supporters.queries import (
     list_reference_items,
     matching_keys,
     search_branches,
+    surviving_supporter,
 )
 from crm.supporters.tokens import token_from_scan
 from crm.timeutil import today_jst
@@ -330,10 +331,13 @@ class ScanMatch:
 
 
 def find_by_code(text: str) -> ScanMatch:
-    """What a desk input names exactly: a QR token (URL or bare) or a number."""
+    """What a desk input names exactly: a QR token (URL or bare) or a number.
+
+    A merged-away Liker's token or number finds the record it was merged into.
+    """
     token = token_from_scan(text)
     if token:
-        supporter = find_by_public_token(token)
+        supporter = surviving_supporter(find_by_public_token(token))
         if supporter is not None:
             return ScanMatch(supporter, "scan")
     number = unicodedata.normalize("NFKC", text or "").strip().upper()
@@ -342,8 +346,12 @@ def find_by_code(text: str) -> ScanMatch:
     candidates = [number]
     if number.isdigit() and len(number) <= 12:
         candidates.append(get_settings().format_number(int(number)))
-    supporter = db.session.scalar(
-        select(Supporter).where(Supporter.registration_number.in_(candidates)).limit(1)
+    supporter = surviving_supporter(
+        db.session.scalar(
+            select(Supporter)
+            .where(Supporter.registration_number.in_(candidates))
+            .limit(1)
+        )
     )
     return ScanMatch(supporter, "number" if supporter else "")
 

@@ -95,7 +95,10 @@ def _candidates(keys: list[dict[str, str]]):
         values = sorted(values)
         for start in range(0, len(values), CHUNK):
             for row in db.session.execute(
-                select(*columns).where(column.in_(values[start : start + CHUNK]))
+                select(*columns).where(
+                    column.in_(values[start : start + CHUNK]),
+                    Supporter.status != "merged",  # its survivor is found instead
+                )
             ):
                 found[row.id] = row
     return found.values()

@@ -125,7 +125,9 @@ def load_supporters(supporter_ids: list[int]) -> list[Supporter]:
                 select(Supporter).where(Supporter.id.in_(chunk))
             )
         )
-    return [found[i] for i in supporter_ids if i in found and not found[i].is_withdrawn]
+    return [
+        found[i] for i in supporter_ids if i in found and found[i].status == "active"
+    ]
 
 
 def set_progress(job_id: int, done: int, total: int | None = None) -> None:

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics, ttfonts
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 
 # (reportlab name, file name, index in a .ttc collection), the preferred first.
@@ -158,7 +159,9 @@ class FontSet:
 
     main: TTFont
     fallbacks: list[FontFile] = field(default_factory=list)
+    embedded: bool = True  # False: reportlab's CID font, the last resort
     _covers: dict = field(default_factory=dict, repr=False)
+    _runs: dict = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -191,14 +194,39 @@ class FontSet:
         return sorted({c for c in text if not c.isspace() and self.font_for(c) is None})
 
     def runs(self, text: str) -> list[tuple[str, str]]:
-        """text cut into (font name, piece) runs, each piece set in one font."""
+        """text cut into (font name, piece) runs, each piece set in one font.
+
+        A string the main face cannot show whole is set whole in the first
+        fallback that can: 𠮷田 all in IPAmj Mincho rather than 𠮷 in Mincho beside
+        田 in Gothic. Only where no font has every character is it mixed.
+        """
+        found = self._runs.get(text)
+        if found is not None:
+            return found
+        fonts = [self.font_for(char) or self.name for char in text]
+        if any(font != self.name for font in fonts):
+            whole = next(
+                (
+                    fallback.name
+                    for fallback in self.fallbacks
+                    if all(
+                        ord(char) in fallback.load().face.charToGlyph or char.isspace()
+                        for char in text
+                    )
+                ),
+                None,
+            )
+            if whole is not None:
+                fonts = [whole] * len(text)
         pieces: list[tuple[str, str]] = []
-        for char in text:
-            font = self.font_for(char) or self.name
+        for char, font in zip(text, fonts, strict=True):
             if pieces and pieces[-1][0] == font:
                 pieces[-1] = (font, pieces[-1][1] + char)
             else:
                 pieces.append((font, char))
+        if len(self._runs) > 20_000:  # names are many, headings few: keep it small
+            self._runs.clear()
+        self._runs[text] = pieces
         return pieces
 
     def width(self, text: str, size: float) -> float:
@@ -207,10 +235,44 @@ class FontSet:
         )
 
 
-def font_set(style: str = "gothic", folders: tuple[str, ...] = ()) -> FontSet:
+class _BasicMultilingualPlane:
+    """What a CID font is taken to cover: it cannot be asked, and has nothing
+    beyond U+FFFF (no 𠮷)."""
+
+    def __contains__(self, code: int) -> bool:
+        return code <= 0xFFFF
+
+
+@dataclass(frozen=True)
+class _CidFace:
+    charToGlyph: _BasicMultilingualPlane  # noqa: N815 (reportlab's name)
+
+
+@dataclass(frozen=True)
+class _CidFont:
+    fontName: str  # noqa: N815 (reportlab's name)
+    face: _CidFace
+
+
+CID_FONTS = {"gothic": "HeiseiKakuGo-W5", "mincho": "HeiseiMin-W3"}
+
+
+@cache
+def _cid_font(style: str) -> _CidFont:
+    name = CID_FONTS[style]
+    pdfmetrics.registerFont(UnicodeCIDFont(name))
+    return _CidFont(name, _CidFace(_BasicMultilingualPlane()))
+
+
+def font_set(
+    style: str = "gothic", folders: tuple[str, ...] = (), allow_cid: bool = False
+) -> FontSet:
     """The fonts for a style, each registered with reportlab once per process.
 
     The main face is loaded now; the fallbacks when a character first needs them.
+    Without any Japanese TrueType font: FontsMissing, or with allow_cid reportlab's
+    CID font, which is not embedded (each viewer substitutes its own) — the last
+    resort, and the caller warns (FontSet.embedded is false).
     """
     main = None
     for name, file_name, index in FACES[style]:
@@ -218,6 +280,8 @@ def font_set(style: str = "gothic", folders: tuple[str, ...] = ()) -> FontSet:
         if path is not None:
             main = _load(name, str(path), index)
             break
+    if main is None and allow_cid:
+        return FontSet(_cid_font(style), [], embedded=False)
     if main is None:
         wanted = " or ".join(file_name for _, file_name, _ in FACES[style])
         raise FontsMissing(

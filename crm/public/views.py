@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from crm.auth.permissions import public
 from crm.public import bp
-from crm.supporters.queries import find_by_public_token
+from crm.supporters.queries import find_by_public_token, surviving_supporter
 
 # Not kept by browsers or proxies, not listed by search engines.
 PRIVATE_PAGE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
@@ -18,13 +18,15 @@ def liker(token: str):
 
     Staff who scan it while signed in go to the record instead. An unknown, a
     reissued (revoked) and a withdrawn Liker's token all get the same answer, so the
-    page tells nothing about which tokens ever existed.
+    page tells nothing about which tokens ever existed. The token of a Liker merged
+    into another leads to the survivor's page.
     """
-    supporter = find_by_public_token(token)
+    found = find_by_public_token(token)
+    supporter = surviving_supporter(found)
     if current_user.is_authenticated and supporter is not None:
         return redirect(url_for("supporters.show", supporter_id=supporter.id))
     if supporter is None or supporter.is_withdrawn:
-        page, status = render_template("public/invalid.html"), 404
-    else:
-        page, status = render_template("public/liker.html", supporter=supporter), 200
-    return page, status, PRIVATE_PAGE
+        return render_template("public/invalid.html"), 404, PRIVATE_PAGE
+    if supporter is not found:
+        return redirect(url_for(".liker", token=supporter.public_token)), PRIVATE_PAGE
+    return render_template("public/liker.html", supporter=supporter), PRIVATE_PAGE

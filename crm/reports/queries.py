@@ -110,6 +110,7 @@ class Report:
 
 def _registered_as_of(as_of: date):
     return and_(
+        Supporter.status != "merged",  # counted in the record it was merged into
         Supporter.registered_on <= as_of,
         or_(Supporter.withdrawn_on.is_(None), Supporter.withdrawn_on > as_of),
     )
@@ -153,13 +154,22 @@ def _age_band(as_of: date):
 
 def liker_figures(period: Period) -> dict:
     registered = _registered_as_of(period.as_of)
-    in_period = Supporter.registered_on.between(period.start, period.end)
+    counted = Supporter.status != "merged"
+    in_period = and_(counted, Supporter.registered_on.between(period.start, period.end))
     row = db.session.execute(
         select(
             func.count(case((registered, 1))),
             func.count(case((in_period, 1))),
             func.count(
-                case((Supporter.withdrawn_on.between(period.start, period.end), 1))
+                case(
+                    (
+                        and_(
+                            counted,
+                            Supporter.withdrawn_on.between(period.start, period.end),
+                        ),
+                        1,
+                    )
+                )
             ),
             func.count(case((and_(registered, _issued_by("card", period.as_of)), 1))),
             func.count(

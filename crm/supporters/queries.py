@@ -59,7 +59,7 @@ class SupporterFilter:
     q: str = ""
     category_ids: list[int] = field(default_factory=list)
     residences: list[str] = field(default_factory=list)
-    status: str = "active"  # active, withdrawn or all
+    status: str = "active"  # active, withdrawn or all (never the merged-away)
     registered_from: date | None = None
     registered_to: date | None = None
     event_id: int | None = None  # attended this event (any of its days)
@@ -276,6 +276,18 @@ def find_by_public_token(token: str) -> Supporter | None:
     if not looks_like_token(token):
         return None
     return db.session.scalar(select(Supporter).where(Supporter.public_token == token))
+
+
+def surviving_supporter(supporter: Supporter | None) -> Supporter | None:
+    """The record a merged-away Liker now lives on (following merges of merges);
+    any other record is its own survivor."""
+    seen = set()
+    while supporter is not None and supporter.status == "merged":
+        if supporter.id in seen or supporter.merged_into_id is None:
+            return None
+        seen.add(supporter.id)
+        supporter = db.session.get(Supporter, supporter.merged_into_id)
+    return supporter
 
 
 def list_reference_items(model, active_only: bool = False) -> list:

@@ -1,8 +1,10 @@
 from datetime import date
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField
 
 from crm.audit.services import record_event
 from crm.auth.permissions import requires_role
@@ -10,15 +12,30 @@ from crm.database import writes_data
 from crm.documents.queries import issuances_of
 from crm.events.forms import role_labels
 from crm.events.models import Guest
-from crm.events.queries import list_recent_events, supporter_participations
+from crm.events.queries import (
+    find_by_code,
+    list_recent_events,
+    supporter_participations,
+)
 from crm.events.services import convert_guest
 from crm.extensions import db
+from crm.forms import choices
 from crm.japanese import without_control_characters
 from crm.societies.forms import MembershipForm, membership_role_labels
 from crm.societies.queries import list_memberships_of, list_societies
 from crm.supporters import bp
 from crm.supporters.forms import ConfirmForm, SupporterForm, WithdrawForm
-from crm.supporters.models import RESIDENCES, STATUSES
+from crm.supporters.merge import (
+    MERGE_FIELDS,
+    SIDES,
+    MergeError,
+    count_attached,
+    default_choices,
+    likely_duplicates,
+    list_merged_from,
+    merge_supporters,
+)
+from crm.supporters.models import RESIDENCES, STATUSES, Supporter
 from crm.supporters.queries import (
     SORTS,
     SupporterFilter,
@@ -26,6 +43,7 @@ from crm.supporters.queries import (
     list_categories,
     list_channels,
     list_supporters,
+    surviving_supporter,
 )
 from crm.supporters.services import (
     register_supporter,
@@ -112,7 +130,20 @@ def show(supporter_id: int):
         ),
         roles=role_labels(),
         membership_roles=membership_role_labels(),
+        merged_from=list_merged_from(supporter.id),
+        merged_into=(
+            surviving_supporter(supporter) if supporter.status == "merged" else None
+        ),
     )
+
+
+def _changeable_or_redirect(supporter_id: int) -> Supporter:
+    """The Liker, unless merged into another: that record is kept as it was."""
+    supporter = get_supporter_or_404(supporter_id)
+    if supporter.status == "merged":
+        flash(_("This record was merged into another: change that one."), "warning")
+        abort(redirect(url_for("supporters.show", supporter_id=supporter.id)))
+    return supporter
 
 
 def _supporter_form(**kwargs) -> SupporterForm:
@@ -168,7 +199,7 @@ def _guest_from_request():
 @bp.route("/<int:supporter_id>/edit", methods=["GET", "POST"])
 @requires_role("staff")
 def edit(supporter_id: int):
-    supporter = get_supporter_or_404(supporter_id)
+    supporter = _changeable_or_redirect(supporter_id)
     form = _supporter_form(obj=supporter, creating=False)
     if request.method == "GET":
         form.category_ids.data = [c.id for c in supporter.categories]
@@ -191,7 +222,7 @@ def edit(supporter_id: int):
 @bp.route("/<int:supporter_id>/withdraw", methods=["GET", "POST"])
 @requires_role("staff")
 def withdraw(supporter_id: int):
-    supporter = get_supporter_or_404(supporter_id)
+    supporter = _changeable_or_redirect(supporter_id)
     form = WithdrawForm()
     if form.validate_on_submit():
         withdraw_supporter(
@@ -206,7 +237,7 @@ def withdraw(supporter_id: int):
 @bp.route("/<int:supporter_id>/reinstate", methods=["POST"])
 @requires_role("staff")
 def reinstate(supporter_id: int):
-    supporter = get_supporter_or_404(supporter_id)
+    supporter = _changeable_or_redirect(supporter_id)
     if ConfirmForm().validate_on_submit():
         reinstate_supporter(supporter, current_user)
         db.session.commit()
@@ -218,7 +249,7 @@ def reinstate(supporter_id: int):
 @requires_role("staff")
 def reissue_token(supporter_id: int):
     """For a lost or misused card: the old QR code stops working."""
-    supporter = get_supporter_or_404(supporter_id)
+    supporter = _changeable_or_redirect(supporter_id)
     if ConfirmForm().validate_on_submit():
         reissue_public_token(supporter, current_user)
         db.session.commit()
@@ -228,3 +259,98 @@ def reissue_token(supporter_id: int):
             "success",
         )  # fmt: skip
     return redirect(url_for("supporters.show", supporter_id=supporter.id))
+
+
+# --- merging two records of the same person -----------------------------------
+
+# Per field, whose value stays: the survivor's (this record) or the other's.
+MergeForm = type(
+    "MergeForm",
+    (FlaskForm,),
+    {name: RadioField(choices=choices((s, s) for s in SIDES)) for name in MERGE_FIELDS},
+)
+
+
+def _mergeable_or_redirect(supporter_id: int):
+    """The Liker, or a redirect to their page when they were merged away."""
+    supporter = get_supporter_or_404(supporter_id)
+    if supporter.status == "merged":
+        flash(_("This record was merged into another one."), "warning")
+        return None, redirect(url_for("supporters.show", supporter_id=supporter.id))
+    return supporter, None
+
+
+@bp.route("/<int:supporter_id>/merge")
+@requires_role("staff")
+def merge(supporter_id: int):
+    """Step one: find the other record, by number or among likely duplicates."""
+    supporter, elsewhere = _mergeable_or_redirect(supporter_id)
+    if elsewhere:
+        return elsewhere
+    number = without_control_characters(request.args.get("number", ""))[:40]
+    if number.strip():
+        other = find_by_code(number).supporter
+        if other is not None and other.id != supporter.id:
+            return redirect(
+                url_for("supporters.merge_with", supporter_id=supporter.id,
+                        other_id=other.id)
+            )  # fmt: skip
+        flash(
+            _("This is the same record.") if other
+            else _("No record has the number %(number)s.", number=number),
+            "danger",
+        )  # fmt: skip
+    return render_template(
+        "supporters/merge_choose.html",
+        supporter=supporter,
+        number=number,
+        duplicates=likely_duplicates(supporter),
+    )
+
+
+@bp.route("/<int:supporter_id>/merge/<int:other_id>", methods=["GET", "POST"])
+@requires_role("staff")
+@writes_data
+def merge_with(supporter_id: int, other_id: int):
+    """Step two: both records side by side, a choice per field, then the merge."""
+    survivor, elsewhere = _mergeable_or_redirect(supporter_id)
+    if elsewhere:
+        return elsewhere
+    merged, elsewhere = _mergeable_or_redirect(other_id)
+    if elsewhere:
+        return elsewhere
+    if survivor.id == merged.id:
+        flash(_("This is the same record."), "danger")
+        return redirect(url_for("supporters.merge", supporter_id=survivor.id))
+    if request.method == "GET":
+        form = MergeForm(data=default_choices(survivor, merged))
+    else:  # every field must be answered: nothing is merged by default
+        form = MergeForm()
+    if form.validate_on_submit():
+        chosen = {name: form[name].data for name in MERGE_FIELDS}
+        try:
+            merge_supporters(survivor, merged, chosen, current_user)
+        except MergeError:  # the other was merged away meanwhile
+            db.session.rollback()
+            flash(_("One of the records was merged meanwhile."), "danger")
+            return redirect(url_for("supporters.show", supporter_id=supporter_id))
+        db.session.commit()
+        flash(
+            _("%(merged)s was merged into %(number)s.",
+              merged=merged.registration_number, number=survivor.registration_number),
+            "success",
+        )  # fmt: skip
+        return redirect(url_for("supporters.show", supporter_id=survivor.id))
+    if form.is_submitted():
+        flash(_("Choose a value for every field. Nothing was merged yet."), "danger")
+    for record in (survivor, merged):
+        record_event("view", "supporter", record.id)
+    db.session.commit()
+    return render_template(
+        "supporters/merge.html",
+        survivor=survivor,
+        merged=merged,
+        form=form,
+        counts={s.id: count_attached(s.id) for s in (survivor, merged)},
+        societies={s.id: s.name for s in list_societies()},
+    )
