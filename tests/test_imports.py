@@ -298,3 +298,31 @@ def test_society_members_from_a_roster(app):
         db.session.commit()
         membership = db.session.scalar(select(SocietyMembership))
         assert (membership.role, membership.since) == ("officer", date(2018, 4, 1))
+
+
+def test_the_registration_form_warns_before_saving_a_likely_duplicate(app, signed_in):
+    from tests.test_supporters_registry import FORM
+
+    staff = signed_in("staff")
+    first = staff.post_form("/likers/new", {**FORM, "email": "same@example.jp"})
+    assert first.status_code == 302
+    again = staff.post_form(
+        "/likers/new", {**FORM, "given_name": "別人", "email": "SAME@example.jp"}
+    )
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200 and "すでに登録されている方かもしれません" in page
+    assert 'value="別人"' in page  # what was typed is kept
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Supporter.id))) == 1
+    confirmed = staff.post_form(
+        "/likers/new",
+        {
+            **FORM,
+            "given_name": "別人",
+            "email": "SAME@example.jp",
+            "not_a_duplicate": "y",
+        },
+    )
+    assert confirmed.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Supporter.id))) == 2

@@ -20,6 +20,8 @@ from crm.events.queries import (
 from crm.events.services import convert_guest
 from crm.extensions import db
 from crm.forms import choices
+from crm.imports.duplicates import LIKELY as LIKELY_DUPLICATE
+from crm.imports.duplicates import find_duplicates
 from crm.japanese import without_control_characters
 from crm.societies.forms import MembershipForm, membership_role_labels
 from crm.societies.queries import list_memberships_of, list_societies
@@ -168,23 +170,33 @@ def new():
         )
         form.family_name_kana.data = kana_family
         form.given_name_kana.data = kana_given.strip()
+    duplicates = []
     if form.validate_on_submit():
-        supporter = register_supporter(form.to_data(), current_user)
-        if guest is not None:
-            convert_guest(guest, supporter, current_user)
-        db.session.commit()
-        flash(
-            _("Registered %(name)s as No. %(number)s.", name=supporter.full_name,
-              number=supporter.registration_number),
-            "success",
-        )  # fmt: skip
-        return redirect(url_for("supporters.show", supporter_id=supporter.id))
-    if form.is_submitted():
+        data = form.to_data()
+        # A likely duplicate is shown before saving; staff confirm it is someone else.
+        if request.form.get("not_a_duplicate") != "y":
+            duplicates = [
+                m for m in find_duplicates([data])[0] if m.score >= LIKELY_DUPLICATE
+            ]
+        if not duplicates:
+            supporter = register_supporter(data, current_user)
+            if guest is not None:
+                convert_guest(guest, supporter, current_user)
+            db.session.commit()
+            flash(
+                _("Registered %(name)s as No. %(number)s.", name=supporter.full_name,
+                  number=supporter.registration_number),
+                "success",
+            )  # fmt: skip
+            return redirect(url_for("supporters.show", supporter_id=supporter.id))
+    elif form.is_submitted():
         flash(
             _("Please correct the fields marked in red. Nothing was saved yet."),
             "danger",
         )
-    return render_template("supporters/form.html", form=form, supporter=None)
+    return render_template(
+        "supporters/form.html", form=form, supporter=None, duplicates=duplicates
+    )
 
 
 def _guest_from_request():
