@@ -86,9 +86,18 @@ def test_every_qr_code_on_a_sheet_decodes_to_its_own_card(gothic, tmp_path):
     pages, size = _pdfinfo(path)
     assert pages == 1
     assert size == pytest.approx((595.276, 841.89), abs=0.01)  # exactly A4
-    _run("pdftoppm", "-r", "300", "-png", str(path), str(tmp_path / "sheet"))
-    decoded = _run("zbarimg", "-q", str(tmp_path / "sheet-1.png")).splitlines()
-    assert sorted(decoded) == sorted(f"QR-Code:{card.url}" for card in cards)
+    # Each card read alone, as a phone does: zbar reading ten codes in one image
+    # sometimes skips one for reasons of its own (docs/benchmarks.md, zbar#182).
+    scale = 300 / 72
+    for index, (card, (x, y)) in enumerate(zip(cards, card_origins(), strict=True)):
+        cell = [round(x * scale), round((A4[1] - y - CARD_HEIGHT) * scale),
+                round(CARD_WIDTH * scale), round(CARD_HEIGHT * scale)]  # fmt: skip
+        png = tmp_path / f"cell-{index}"
+        _run("pdftoppm", "-r", "300", "-png", "-singlefile", "-x", str(cell[0]),
+             "-y", str(cell[1]), "-W", str(cell[2]), "-H", str(cell[3]),
+             str(path), str(png))  # fmt: skip
+        decoded = _run("zbarimg", "-q", f"{png}.png").splitlines()
+        assert decoded == [f"QR-Code:{card.url}"], index
     text = _run("pdftotext", "-layout", str(path), "-")
     for card in cards:
         assert card.name in text and card.number in text
