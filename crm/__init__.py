@@ -3,7 +3,7 @@
 import importlib
 import os
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, g, has_request_context, render_template, request, session
 from flask_babel import gettext as _
 
 from crm import config as crm_config
@@ -65,13 +65,16 @@ def register_extensions(app: Flask) -> None:
 
 
 def select_locale() -> str:
+    """The language chosen in this session; Japanese, also for commands."""
+    if not has_request_context():
+        return "ja"
     return session.get("language") or "ja"
 
 
 # Feature packages, in the order their blueprints are registered.
 FEATURES = (
     "main", "auth", "public", "supporters", "events", "desk", "societies", "partners",
-    "documents", "jobs", "reports", "postal", "admin",
+    "documents", "jobs", "reports", "exports", "imports", "postal", "admin",
 )  # fmt: skip
 
 

@@ -16,7 +16,22 @@ Definitions (docs/report.md has them for readers of the report):
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, distinct, extract, func, literal, or_, select
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    extract,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from crm.documents.models import Issuance
 from crm.events.models import Attendance, Event, EventDay, Guest, Theme, WalkInCount
@@ -108,10 +123,36 @@ class Report:
         }
 
 
+class unindexed(FunctionElement):
+    """The column itself; on SQLite written +column, which no index serves.
+
+    Without STAT4, SQLite takes any range (registered on or before the as-of date,
+    printed before it) to keep a quarter of the rows, and walks the index, then the
+    table row by row, for nearly all of them: four times slower than reading the
+    table. PostgreSQL knows the spread of the values and needs no hint.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column):
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element, compiler, **kw):
+    return "+" + compiler.process(element.clauses, **kw)
+
+
 def _registered_as_of(as_of: date):
     return and_(
         Supporter.status != "merged",  # counted in the record it was merged into
-        Supporter.registered_on <= as_of,
+        unindexed(Supporter.registered_on) <= as_of,
         or_(Supporter.withdrawn_on.is_(None), Supporter.withdrawn_on > as_of),
     )
 
@@ -119,103 +160,132 @@ def _registered_as_of(as_of: date):
 def _issued_by(kind: str, as_of: date):
     return Supporter.id.in_(
         select(Issuance.supporter_id).where(
-            Issuance.kind == kind, Issuance.issued_at < _end_of_day_utc(as_of)
+            Issuance.kind == kind,
+            unindexed(Issuance.issued_at) < _end_of_day_utc(as_of),
         )
     )
+
+
+def _years_before(day: date, years: int) -> date:
+    """The latest birth date of someone who is that many years old on day."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February, in a year without one
+        return date(day.year - years, 2, 28)
 
 
 def _age_band(as_of: date):
-    """The age band as of the date, from the birth date or else the birth year."""
-    birthday_later = (
-        extract("month", Supporter.birth_date) * 100
-        + extract("day", Supporter.birth_date)
-    ) > (as_of.month * 100 + as_of.day)
-    age = case(
-        (
-            Supporter.birth_date.is_not(None),
-            as_of.year
-            - extract("year", Supporter.birth_date)
-            - case((birthday_later, 1), else_=0),
-        ),
-        (Supporter.birth_year.is_not(None), as_of.year - Supporter.birth_year),
-        else_=None,
-    )
-    return case(
-        (age.is_(None), "不明"),
-        (age < 20, "10代以下"),
-        (age < 30, "20代"),
-        (age < 40, "30代"),
-        (age < 50, "40代"),
-        (age < 60, "50代"),
-        (age < 70, "60代"),
+    """The age band as of the date, from the birth date or else the birth year.
+
+    Compared with the birth dates that turn 20, 30 … on the as-of date, so the
+    database only compares values, row by row, and computes no ages.
+    """
+    limits = ((20, "10代以下"), (30, "20代"), (40, "30代"), (50, "40代"),
+              (60, "50代"), (70, "60代"))  # fmt: skip
+    by_date = case(
+        *((Supporter.birth_date > _years_before(as_of, n), band) for n, band in limits),
         else_="70代以上",
     )
+    by_year = case(
+        *((Supporter.birth_year > as_of.year - n, band) for n, band in limits),
+        else_="70代以上",
+    )
+    return case(
+        (Supporter.birth_date.is_not(None), by_date),
+        (Supporter.birth_year.is_not(None), by_year),
+        else_="不明",
+    )
+
+
+LIKER_TOTALS = ("registered", "new_in_period", "withdrawn_in_period", "card_issued",
+                "certificate_issued")  # fmt: skip
 
 
 def liker_figures(period: Period) -> dict:
+    """The Likers' totals and breakdowns: one pass over the Likers, then categories
+    and the months of the period.
+
+    The pass groups the Likers by residence, prefecture, channel and age band
+    together (a few thousand groups), and the database sums those groups up to
+    each breakdown and to the totals.
+    """
     registered = _registered_as_of(period.as_of)
     counted = Supporter.status != "merged"
     in_period = and_(counted, Supporter.registered_on.between(period.start, period.end))
-    row = db.session.execute(
+    withdrawn = and_(counted, Supporter.withdrawn_on.between(period.start, period.end))
+    band = _age_band(period.as_of)
+    channel = func.coalesce(Supporter.channel_id, 0)
+    prefecture = func.coalesce(Supporter.prefecture, "")
+    residence = unindexed(Supporter.residence)  # SQLite: read the table in order
+    groups = (
         select(
-            func.count(case((registered, 1))),
-            func.count(case((in_period, 1))),
+            residence.label("residence"),
+            prefecture.label("prefecture"),
+            channel.label("channel"),
+            band.label("band"),
+            func.count(case((registered, 1))).label("registered"),
+            func.count(case((in_period, 1))).label("new_in_period"),
+            func.count(case((withdrawn, 1))).label("withdrawn_in_period"),
             func.count(
-                case(
-                    (
-                        and_(
-                            counted,
-                            Supporter.withdrawn_on.between(period.start, period.end),
-                        ),
-                        1,
-                    )
-                )
-            ),
-            func.count(case((and_(registered, _issued_by("card", period.as_of)), 1))),
+                case((and_(registered, _issued_by("card", period.as_of)), 1))
+            ).label("card_issued"),
             func.count(
                 case((and_(registered, _issued_by("certificate", period.as_of)), 1))
-            ),
+            ).label("certificate_issued"),
         )
-    ).one()
-    figures = dict(
-        zip(
-            ("registered", "new_in_period", "withdrawn_in_period", "card_issued",
-             "certificate_issued"),
-            row,
-            strict=True,
-        )
-    )  # fmt: skip
+        .group_by(residence, prefecture, channel, band)
+        .cte("liker_groups")
+    )
+    sums = [func.sum(groups.c[name]) for name in LIKER_TOTALS]
+    totals = select(literal("total").label("kind"), literal("").label("value"), *sums)
+    breakdowns = [
+        select(literal(name).label("kind"), cast(groups.c[name], String), *sums)
+        .group_by(groups.c[name])
+        .having(sums[0] > 0)
+        for name in ("residence", "prefecture", "channel", "band")
+    ]
+    rows = db.session.execute(
+        union_all(totals, *breakdowns).order_by("kind", "value")
+    ).all()
+    counts: dict[str, dict] = {}
+    figures: dict = {name: 0 for name in LIKER_TOTALS}
+    for kind, value, *values in rows:
+        if kind == "total":
+            figures.update(
+                zip(LIKER_TOTALS, (int(v or 0) for v in values), strict=True)
+            )
+        else:
+            counts.setdefault(kind, {})[value] = int(values[0])
 
-    def grouped(key, *joins, where=registered, order=None):
-        statement = select(key, func.count(distinct(Supporter.id))).where(where)
-        for join in joins:
-            statement = statement.join(*join)
-        statement = statement.group_by(key)
-        return db.session.execute(statement.order_by(order or key)).all()
-
-    by_residence = dict(grouped(Supporter.residence))
     figures["by_residence"] = [
-        {"residence": r, "count": by_residence.get(r, 0)} for r in RESIDENCES
+        {"residence": r, "count": counts.get("residence", {}).get(r, 0)}
+        for r in RESIDENCES
     ]
     figures["by_prefecture"] = [
         {"prefecture": p or "不明", "count": n}
-        for p, n in grouped(func.coalesce(Supporter.prefecture, ""))
+        for p, n in counts.get("prefecture", {}).items()
     ]
+    # A semi-join: SQLite reads the Likers once into a set of ids and then the
+    # links in category order; joined, it looked each link's Liker up (2× slower).
     categories = dict(
-        grouped(
-            Category.id,
-            (supporter_categories, supporter_categories.c.supporter_id == Supporter.id),
-            (Category, Category.id == supporter_categories.c.category_id),
-        )
+        db.session.execute(
+            select(supporter_categories.c.category_id, func.count())
+            .where(
+                supporter_categories.c.supporter_id.in_(
+                    select(Supporter.id).where(registered)
+                )
+            )
+            .group_by(supporter_categories.c.category_id)
+        ).all()
     )
     figures["by_category"] = [
         {"category": c.name, "count": categories.get(c.id, 0)}
         for c in db.session.scalars(select(Category).order_by(Category.position))
         if c.active or categories.get(c.id)
     ]
-    bands = dict(grouped(_age_band(period.as_of)))
+    bands = counts.get("band", {})
     figures["by_age_band"] = [{"band": b, "count": bands.get(b, 0)} for b in AGE_BANDS]
-    channels = dict(grouped(func.coalesce(Supporter.channel_id, 0)))
+    channels = {int(c): n for c, n in counts.get("channel", {}).items()}
     figures["by_channel"] = [
         {"channel": c.name, "count": channels.get(c.id, 0)}
         for c in db.session.scalars(select(Channel).order_by(Channel.position))
@@ -224,7 +294,11 @@ def liker_figures(period: Period) -> dict:
     month = extract("year", Supporter.registered_on) * 100 + extract(
         "month", Supporter.registered_on
     )
-    months = dict(grouped(month, where=in_period))
+    months = dict(
+        db.session.execute(
+            select(month, func.count()).where(in_period).group_by(month)
+        ).all()
+    )
     figures["by_month"] = [
         {"month": f"{m // 100:04d}-{m % 100:02d}", "count": months.get(m, 0)}
         for m in _months(period.start, period.end)
@@ -240,118 +314,180 @@ def _months(start: date, end: date) -> list[int]:
     return months
 
 
-def _days_in_scope(period: Period):
-    """Event days that count: in the period up to the as-of date, not cancelled."""
-    return (
-        select(EventDay.id)
-        .join(Event, Event.id == EventDay.event_id)
-        .where(
-            EventDay.day.between(period.start, period.events_end),
-            Event.status != "cancelled",
-        )
-    )
+def _in_scope(period: Period):
+    """Event days that count: in the period up to the as-of date, not cancelled.
 
-
-def event_figures(period: Period, group: str | None = None) -> dict:
-    """EventFigures for all events (group None), per theme or per event, by key.
-
-    Four aggregate queries, each grouped the same way: days and events, Likers'
-    attendance, walk-in counts, named guests who are not Likers.
+    A condition on EventDay and Event, for statements that join both.
     """
-    days = _days_in_scope(period)
-    key = {None: literal(0), "theme": func.coalesce(Event.theme_id, 0),
-           "event": Event.id}[group]  # fmt: skip
-    first_day = (
-        select(
-            Attendance.supporter_id.label("supporter_id"),
-            func.min(EventDay.day).label("first_day"),
-        )
-        .join(EventDay, EventDay.id == Attendance.event_day_id)
-        .group_by(Attendance.supporter_id)
-        .subquery()
+    return and_(
+        EventDay.day.between(period.start, period.events_end),
+        Event.status != "cancelled",
     )
-    outside = Supporter.residence.in_(OUTSIDE_TOWN)
-    first_time = first_day.c.first_day.between(period.start, period.events_end)
-    figures: dict = {}
 
-    def slot(value) -> EventFigures:
-        return figures.setdefault(value, EventFigures())
 
-    for value, events, day_count in db.session.execute(
-        select(key, func.count(distinct(Event.id)), func.count(EventDay.id))
-        .select_from(EventDay)
-        .join(Event, Event.id == EventDay.event_id)
-        .where(EventDay.id.in_(days))
-        .group_by(key)
-    ):
-        slot(value).count, slot(value).days = events, day_count
-    for value, total, unique, total_outside, unique_outside, new in db.session.execute(
+LEVELS = ("all", "theme", "event")
+
+
+def event_figures(period: Period) -> dict[str, dict[int, EventFigures]]:
+    """EventFigures for all events (key 0), per theme (0: none) and per event.
+
+    Likers' attendance is counted in one statement for the three levels: each
+    Liker's days per event (pairs), each participant once with where they live
+    and whether they took part before the period (people), then every level sums
+    pairs grouped by its key with the people's flags. No count(DISTINCT): a Liker
+    is one row per event, per theme and overall. Days, walk-ins and named guests
+    are small aggregates per level.
+    """
+    figures: dict[str, dict[int, EventFigures]] = {level: {} for level in LEVELS}
+
+    def slot(level: str, value) -> EventFigures:
+        return figures[level].setdefault(int(value), EventFigures())
+
+    pairs = (
         select(
-            key,
-            func.count(Attendance.id),
-            func.count(distinct(Attendance.supporter_id)),
-            func.count(case((outside, 1))),
-            func.count(distinct(case((outside, Attendance.supporter_id)))),
-            func.count(distinct(case((first_time, Attendance.supporter_id)))),
+            Event.id.label("event_id"),
+            func.coalesce(Event.theme_id, 0).label("theme_id"),
+            Attendance.supporter_id,
+            func.count().label("days"),
         )
         .select_from(Attendance)
         .join(EventDay, EventDay.id == Attendance.event_day_id)
         .join(Event, Event.id == EventDay.event_id)
-        .join(Supporter, Supporter.id == Attendance.supporter_id)
-        .join(first_day, first_day.c.supporter_id == Attendance.supporter_id)
-        .where(Attendance.event_day_id.in_(days))
-        .group_by(key)
-    ):
-        figures_of = slot(value)
-        figures_of.participations_likers = total
-        figures_of.unique_likers = unique
-        figures_of.participations_likers_outside = total_outside
-        figures_of.unique_likers_outside = unique_outside
-        figures_of.first_time_likers = new
-    walk_ins = select(
-        key, WalkInCount.group, func.coalesce(func.sum(WalkInCount.count), 0)
-    ).join(EventDay, EventDay.id == WalkInCount.event_day_id)
-    guests = (
-        select(key, Guest.group, func.count(Guest.id))
-        .join(EventDay, EventDay.id == Guest.event_day_id)
-        .where(Guest.supporter_id.is_(None))  # one who became a Liker counts as one
+        .where(_in_scope(period))
+        .group_by(Event.id, Event.theme_id, Attendance.supporter_id)
+        .cte("pairs")
     )
-    for statement, day_column in ((walk_ins, WalkInCount.event_day_id),
-                                  (guests, Guest.event_day_id)):  # fmt: skip
-        for value, people_group, count in db.session.execute(
-            statement.join(Event, Event.id == EventDay.event_id)
-            .where(day_column.in_(days))
-            .group_by(key, statement.selected_columns[1])
-        ):
-            if people_group == "citizen":
-                slot(value).participations_citizens += int(count)
-            else:
-                slot(value).participations_visitors += int(count)
-    for figures_of in figures.values():
-        figures_of.participations_total = (
-            figures_of.participations_likers
-            + figures_of.participations_citizens
-            + figures_of.participations_visitors
+    persons = (
+        select(pairs.c.supporter_id, func.sum(pairs.c.days).label("days"))
+        .group_by(pairs.c.supporter_id)
+        .cte("persons")
+    )
+    # First time: no attendance on an earlier day, asked once per participant
+    # (ix_attendances_supporter, then the day by its primary key).
+    earlier_day = aliased(EventDay)
+    took_part_before = (
+        select(Attendance.id)
+        .join(earlier_day, earlier_day.id == Attendance.event_day_id)
+        .where(
+            Attendance.supporter_id == persons.c.supporter_id,
+            earlier_day.day < period.start,
         )
+        .exists()
+    )
+    people = (
+        select(
+            persons.c.supporter_id,
+            persons.c.days,
+            case((Supporter.residence.in_(OUTSIDE_TOWN), 1), else_=0).label("outside"),
+            case((took_part_before, 0), else_=1).label("first_time"),
+        )
+        .join(Supporter, Supporter.id == persons.c.supporter_id)
+        .cte("people")
+    )
+    themes = (
+        select(
+            pairs.c.theme_id, pairs.c.supporter_id, func.sum(pairs.c.days).label("days")
+        )
+        .group_by(pairs.c.theme_id, pairs.c.supporter_id)
+        .subquery("theme_pairs")
+    )
+
+    def sums(days, level: str, key):
+        return select(
+            literal(level).label("level"),
+            key.label("key"),
+            func.sum(days),
+            func.count(),
+            func.sum(days * people.c.outside),
+            func.sum(people.c.outside),
+            func.sum(people.c.first_time),
+        )
+
+    statement = union_all(
+        sums(people.c.days, "all", literal(0)),
+        sums(themes.c.days, "theme", themes.c.theme_id)
+        .join(people, people.c.supporter_id == themes.c.supporter_id)
+        .group_by(themes.c.theme_id),
+        sums(pairs.c.days, "event", pairs.c.event_id)
+        .join(people, people.c.supporter_id == pairs.c.supporter_id)
+        .group_by(pairs.c.event_id),
+    )
+    for (
+        level,
+        value,
+        total,
+        unique,
+        total_outside,
+        unique_outside,
+        new,
+    ) in db.session.execute(statement):
+        if not unique:
+            continue  # "all" without any participant
+        figures_of = slot(level, value)
+        figures_of.participations_likers = int(total)
+        figures_of.unique_likers = int(unique)
+        figures_of.participations_likers_outside = int(total_outside)
+        figures_of.unique_likers_outside = int(unique_outside)
+        figures_of.first_time_likers = int(new)
+
+    keys = {"all": literal(0), "theme": func.coalesce(Event.theme_id, 0),
+            "event": Event.id}  # fmt: skip
+    for level, key in keys.items():
+        for value, events, day_count in db.session.execute(
+            select(key, func.count(distinct(Event.id)), func.count(EventDay.id))
+            .select_from(EventDay)
+            .join(Event, Event.id == EventDay.event_id)
+            .where(_in_scope(period))
+            .group_by(key)
+        ):
+            slot(level, value).count, slot(level, value).days = events, day_count
+        walk_ins = select(
+            key, WalkInCount.group, func.coalesce(func.sum(WalkInCount.count), 0)
+        ).join(EventDay, EventDay.id == WalkInCount.event_day_id)
+        guests = (
+            select(key, Guest.group, func.count(Guest.id))
+            .join(EventDay, EventDay.id == Guest.event_day_id)
+            .where(Guest.supporter_id.is_(None))  # one who became a Liker counts as one
+        )
+        for statement in (walk_ins, guests):
+            for value, people_group, count in db.session.execute(
+                statement.join(Event, Event.id == EventDay.event_id)
+                .where(_in_scope(period))
+                .group_by(key, statement.selected_columns[1])
+            ):
+                if people_group == "citizen":
+                    slot(level, value).participations_citizens += int(count)
+                else:
+                    slot(level, value).participations_visitors += int(count)
+    for level in LEVELS:
+        for figures_of in figures[level].values():
+            figures_of.participations_total = (
+                figures_of.participations_likers
+                + figures_of.participations_citizens
+                + figures_of.participations_visitors
+            )
     return figures
 
 
 def society_figures(period: Period) -> list[dict]:
     """Members per society (registered as of the date) and their participations."""
-    days = _days_in_scope(period)
     members = (
-        select(
-            SocietyMembership.society_id,
-            func.count(distinct(SocietyMembership.supporter_id)),
-        )
+        select(SocietyMembership.society_id, func.count())
         .join(Supporter, Supporter.id == SocietyMembership.supporter_id)
         .where(_registered_as_of(period.as_of))
         .group_by(SocietyMembership.society_id)
     )
+    # From the days in scope to their attendance, then each Liker's memberships.
     participations = (
-        select(SocietyMembership.society_id, func.count(Attendance.id))
-        .join(Attendance, Attendance.supporter_id == SocietyMembership.supporter_id)
-        .where(Attendance.event_day_id.in_(days))
+        select(SocietyMembership.society_id, func.count())
+        .select_from(EventDay)
+        .join(Event, Event.id == EventDay.event_id)
+        .join(Attendance, Attendance.event_day_id == EventDay.id)
+        .join(
+            SocietyMembership,
+            SocietyMembership.supporter_id == Attendance.supporter_id,
+        )
+        .where(_in_scope(period))
         .group_by(SocietyMembership.society_id)
     )
     member_counts = dict(db.session.execute(members).all())
@@ -368,8 +504,9 @@ def society_figures(period: Period) -> list[dict]:
 
 def compute_report(start: date, end: date, as_of: date) -> Report:
     period = Period(start, end, as_of)
-    overall = event_figures(period).get(0, EventFigures())
-    per_theme = event_figures(period, "theme")
+    levels = event_figures(period)
+    overall = levels["all"].get(0, EventFigures())
+    per_theme = levels["theme"]
     themes = {t.id: t.name for t in db.session.scalars(select(Theme))}
     by_theme = [
         {"theme": themes.get(theme_id, "テーマなし"), **asdict(figures)}
@@ -377,7 +514,7 @@ def compute_report(start: date, end: date, as_of: date) -> Report:
             per_theme.items(), key=lambda item: (item[0] == 0, themes.get(item[0], ""))
         )
     ]
-    per_event = event_figures(period, "event")
+    per_event = levels["event"]
     events = {
         e.id: e
         for e in db.session.scalars(select(Event).where(Event.id.in_(list(per_event))))
