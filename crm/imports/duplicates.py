@@ -6,8 +6,10 @@ hyphens and spaces, katakana and hiragana, 髙 and 高 all meet. Phone numbers w
 internationally (+81 90 …) meet their domestic form (090 …).
 """
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import select
 
@@ -19,7 +21,7 @@ from crm.supporters.services import SupporterData
 # (key name, score): how sure a match on that key alone makes us.
 SCORES = {"email": 95, "phone": 85, "kana_birth": 80, "name_postal": 70}
 LIKELY = 70  # from this score, staff are asked before a new Liker is created
-CHUNK = 500
+CHUNK = 100  # keys per query: SQLite then still reads them through the index
 
 
 @dataclass
@@ -73,12 +75,26 @@ def _stored_keys(row) -> dict[str, str]:
 
 
 def _candidates(keys: list[dict[str, str]]):
-    """Stored Likers sharing any key with these, read through the key indexes."""
+    """Stored Likers sharing any key with these, read through the key indexes.
+
+    A reading or a name is shared by many (hundreds, in the demo data), so those
+    are asked together with the birth dates or postal codes that go with them.
+    """
     emails = {k["email"] for k in keys if "email" in k}
     phones = {k["phone"] for k in keys if "phone" in k}
     phones |= {"81" + p[1:] for p in phones}  # stored as typed: +81 … or 0 …
-    kanas = {k["kana_birth"].split("|")[0] for k in keys if "kana_birth" in k}
-    names = {k["name_postal"].split("|")[0] for k in keys if "name_postal" in k}
+    born: dict[str, set[date]] = {}  # reading -> birth dates
+    postal: dict[str, set[str]] = {}  # name -> postal codes
+    for k in keys:
+        if "kana_birth" in k:
+            kana, birth_date = k["kana_birth"].split("|")
+            born.setdefault(kana, set()).add(date.fromisoformat(birth_date))
+        if "name_postal" in k:
+            name, digits = k["name_postal"].split("|")
+            # As the registry writes them (postal_code_of: NNN-NNNN), or bare.
+            postal.setdefault(name, set()).update(
+                (f"{digits[:3]}-{digits[3:]}", digits)
+            )
     columns = (
         Supporter.id, Supporter.registration_number, Supporter.family_name,
         Supporter.given_name, Supporter.email_key, Supporter.phone_key,
@@ -86,20 +102,23 @@ def _candidates(keys: list[dict[str, str]]):
         Supporter.postal_code,
     )  # fmt: skip
     found = {}
-    for column, values in (
-        (Supporter.email_key, emails),
-        (Supporter.phone_key, phones),
-        (Supporter.kana_key, kanas),
-        (Supporter.name_key, names),
+    for column, values, with_column, with_values in (
+        (Supporter.email_key, emails, None, None),
+        (Supporter.phone_key, phones, None, None),
+        (Supporter.kana_key, born, Supporter.birth_date, born),
+        (Supporter.name_key, postal, Supporter.postal_code, postal),
     ):
         values = sorted(values)
         for start in range(0, len(values), CHUNK):
-            for row in db.session.execute(
-                select(*columns).where(
-                    column.in_(values[start : start + CHUNK]),
-                    Supporter.status != "merged",  # its survivor is found instead
-                )
-            ):
+            part = values[start : start + CHUNK]
+            statement = select(*columns).where(
+                column.in_(part),
+                Supporter.status != "merged",  # its survivor is found instead
+            )
+            if with_column is not None:
+                also = set().union(*(with_values[value] for value in part))
+                statement = statement.where(with_column.in_(sorted(also)))
+            for row in db.session.execute(statement):
                 found[row.id] = row
     return found.values()
 
@@ -132,22 +151,80 @@ def find_duplicates(rows: Iterable[SupporterData]) -> list[list[Match]]:
     return results
 
 
-def duplicates_within(rows: list[SupporterData]) -> dict[int, tuple[int, int]]:
-    """Rows (by position) that repeat an earlier row of the same file:
-    position -> (earlier position, score)."""
-    seen: dict[tuple[str, str], int] = {}
-    repeats: dict[int, tuple[int, int]] = {}
-    for position, data in enumerate(rows):
-        if data is None:
-            continue
-        shared: dict[int, list[str]] = {}
-        for name, value in match_keys(data).items():
-            earlier = seen.get((name, value))
-            if earlier is not None:
-                shared.setdefault(earlier, []).append(name)
-            else:
-                seen[(name, value)] = position
-        if shared:
-            earlier, reasons = max(shared.items(), key=lambda item: _score(item[1]))
-            repeats[position] = (earlier, _score(reasons))
-    return repeats
+class FirstLines:
+    """For each key seen in a file so far, the first line that had it.
+
+    Kept in a private temporary SQLite database (a file the sqlite3 module
+    deletes on close, with its small page cache), not in a dict: the keys of a
+    100,000-row file would take about 100 MB of memory as Python strings.
+    Looked up and added to a chunk of rows at a time.
+    """
+
+    def __init__(self):
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute(
+            "CREATE TABLE first_lines (key TEXT PRIMARY KEY, line INTEGER NOT NULL)"
+            " WITHOUT ROWID"
+        )
+
+    def lines_of(self, keys: Iterable[str]) -> dict[str, int]:
+        """The first lines of those keys that were seen before."""
+        keys = list(set(keys))
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))  # placeholders only
+            query = f"SELECT key, line FROM first_lines WHERE key IN ({marks})"  # noqa: S608
+            found.update(self._db.execute(query, part))
+        return found
+
+    def add(self, first: dict[str, int]) -> None:
+        """Keys seen for the first time, with their lines."""
+        self._db.executemany("INSERT INTO first_lines VALUES (?, ?)", first.items())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class RepeatsWithinFile:
+    """Rows that repeat an earlier row of the same file, found a chunk at a time.
+
+    Rows are given in file order; a row repeats the earliest row that shares one
+    of its keys (the best-scored one when it shares keys with several).
+    """
+
+    def __init__(self):
+        self._first = FirstLines()
+
+    def check(
+        self, rows: list[tuple[int, SupporterData]]
+    ) -> dict[int, tuple[int, int]]:
+        """line -> (earlier line, score) for the rows (line, data) that repeat one."""
+        keyed = [
+            (line, [(name, f"{name}\x1f{value}")
+                    for name, value in match_keys(data).items()])
+            for line, data in rows
+        ]  # fmt: skip
+        earlier_lines = self._first.lines_of(
+            k for _line, keys in keyed for _n, k in keys
+        )
+        first: dict[str, int] = {}
+        repeats: dict[int, tuple[int, int]] = {}
+        for line, keys in keyed:
+            shared: dict[int, list[str]] = {}
+            for name, key in keys:
+                earlier = earlier_lines.get(key, first.get(key))
+                if earlier is not None:
+                    shared.setdefault(earlier, []).append(name)
+                else:
+                    first[key] = line
+            if shared:
+                earlier, reasons = max(shared.items(), key=lambda item: _score(item[1]))
+                repeats[line] = (earlier, _score(reasons))
+        self._first.add(first)
+        return repeats
+
+    def close(self) -> None:
+        self._first.close()

@@ -8,6 +8,7 @@ categories in one cell.
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -67,10 +68,20 @@ def _text(value) -> str:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return without_control_characters(str(value)).strip()
+    text = str(value)
+    if not text.isprintable():  # printable text has no control characters
+        text = without_control_characters(text)
+    return text.strip()
 
 
-def _date(value, problems: list[str], label: str) -> date | None:
+Label = str | Callable[[], str]  # a callable is translated only for a problem
+
+
+def _label(label: Label) -> str:
+    return label() if callable(label) else label
+
+
+def _date(value, problems: list[str], label: Label) -> date | None:
     if isinstance(value, date):
         return value
     text = _text(value)
@@ -80,17 +91,17 @@ def _date(value, problems: list[str], label: str) -> date | None:
         return parse_date(text)
     except DateParseError:
         problems.append(_("%(label)s “%(text)s” is not a date that exists.",
-                          label=label, text=text))  # fmt: skip
+                          label=_label(label), text=text))  # fmt: skip
         return None
 
 
-def _flag(value, problems: list[str], label: str) -> bool:
+def _flag(value, problems: list[str], label: Label) -> bool:
     text = fold(_text(value))
     if text in YES:
         return True
     if text not in NO:
         problems.append(_("%(label)s: write はい or いいえ (not “%(text)s”).",
-                          label=label, text=_text(value)))  # fmt: skip
+                          label=_label(label), text=_text(value)))  # fmt: skip
     return False
 
 
@@ -119,11 +130,11 @@ def read_liker_row(line: int, cells: dict[str, object], lookups: Lookups) -> Lik
     elif not is_kana(family_kana + given_kana):
         problems.append(_("The reading “%(text)s” is not in kana.",
                           text=f"{family_kana} {given_kana}".strip()))  # fmt: skip
-    for label, value, limit in ((_("Name"), family + given, 200),
-                                (_("Notes"), text.get("notes", ""), 5000)):  # fmt: skip
+    for label, value, limit in ((lambda: _("Name"), family + given, 200),
+                                (lambda: _("Notes"), text.get("notes", ""), 5000)):  # fmt: skip
         if len(value) > limit:
             problems.append(_("%(label)s is longer than %(limit)s characters.",
-                              label=label, limit=limit))  # fmt: skip
+                              label=label(), limit=limit))  # fmt: skip
 
     email = text.get("email", "") or None
     if email:
@@ -153,7 +164,7 @@ def read_liker_row(line: int, cells: dict[str, object], lookups: Lookups) -> Lik
     if municipality is None and address and (found := _MUNICIPALITY.match(address)):
         municipality, address = found.group(1), address[found.end() :].strip() or None
 
-    birth_date = _date(cells.get("birth_date"), problems, _("Date of birth"))
+    birth_date = _date(cells.get("birth_date"), problems, lambda: _("Date of birth"))
     if birth_date and not (date(1900, 1, 1) <= birth_date <= today_jst()):
         problems.append(_("The date of birth %(date)s is not between 1900 and today.",
                           date=birth_date.isoformat()))  # fmt: skip
@@ -166,7 +177,9 @@ def read_liker_row(line: int, cells: dict[str, object], lookups: Lookups) -> Lik
             problems.append(
                 _("“%(text)s” is not a year of birth.", text=text["birth_year"])
             )
-    registered_on = _date(cells.get("registered_on"), problems, _("Registered on"))
+    registered_on = _date(
+        cells.get("registered_on"), problems, lambda: _("Registered on")
+    )
     if registered_on and registered_on > today_jst():
         problems.append(_("The registration date %(date)s is in the future.",
                           date=registered_on.isoformat()))  # fmt: skip
@@ -187,12 +200,13 @@ def read_liker_row(line: int, cells: dict[str, object], lookups: Lookups) -> Lik
         if channel_id is None:
             problems.append(_("“%(text)s” is not a channel.", text=text["channel"]))
     news = (
-        _flag(cells.get("news_opt_in"), problems, _("News"))
+        _flag(cells.get("news_opt_in"), problems, lambda: _("News"))
         if "news_opt_in" in cells
         else False
     )
     public = (
-        _flag(cells.get("show_name_publicly"), problems, _("Name on the public page"))
+        _flag(cells.get("show_name_publicly"), problems,
+              lambda: _("Name on the public page"))
         if "show_name_publicly" in cells else False
     )  # fmt: skip
     number = text.get("registration_number") or None

@@ -6,6 +6,7 @@ text that decodes as UTF-8 is UTF-8 (CP932 text almost never does); anything els
 read as CP932, which holds 髙, 﨑 and ① (Shift_JIS proper does not). Staff can override.
 """
 
+import codecs
 import csv
 import io
 from collections.abc import Callable, Iterator
@@ -48,30 +49,45 @@ class Table:
             yield number, (cells + [""] * (width - len(cells)))[:width]
 
 
+_PIECE = 1 << 20  # bytes decoded at a time: the file is never held as one string
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    """Whether the whole file decodes, read a piece at a time."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    try:
+        for start in range(0, len(data), _PIECE):
+            decoder.decode(data[start : start + _PIECE])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def detect_encoding(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8"
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "cp932"
+    return "utf-8" if _decodes(data, "utf-8") else "cp932"
 
 
-def _decode(data: bytes, encoding: str) -> str:
+def _codec(data: bytes, encoding: str) -> str:
+    """The codec that reads the file; raises UnreadableFile when it does not."""
     if encoding == "auto":
         encoding = detect_encoding(data)
-    try:
-        text = data.decode("utf-8-sig" if encoding == "utf-8" else "cp932")
-    except UnicodeDecodeError as error:
-        raise UnreadableFile("encoding", encoding) from error
-    return text
+    codec = "utf-8-sig" if encoding == "utf-8" else "cp932"
+    if not _decodes(data, codec):
+        raise UnreadableFile("encoding", encoding)
+    return codec
 
 
-def _rows_of_csv(text: str) -> Iterator[list[str]]:
-    sample = text[:4096]
+def _text(data: bytes, codec: str) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(data), encoding=codec, newline="")
+
+
+def _rows_of_csv(data: bytes, codec: str) -> Iterator[list[str]]:
+    sample = _text(data, codec).read(4096)
     delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    yield from csv.reader(_text(data, codec), delimiter=delimiter)
 
 
 def _cell(value):
@@ -113,10 +129,10 @@ def read_table(data: bytes, file_name: str, encoding: str = "auto") -> Table:
 
     else:
         used = detect_encoding(data) if encoding == "auto" else encoding
-        text = _decode(data, used)
+        codec = _codec(data, used)
 
         def source():
-            return _rows_of_csv(text)
+            return _rows_of_csv(data, codec)
 
     first = next(
         (row for row in source() if any(str(c or "").strip() for c in row)), None

@@ -18,7 +18,13 @@ from crm.admin.services import get_settings
 from crm.audit.services import record_event
 from crm.exports.audit import id_ranges
 from crm.extensions import db
-from crm.imports.duplicates import LIKELY, Match, duplicates_within, find_duplicates
+from crm.imports.duplicates import (
+    LIKELY,
+    FirstLines,
+    Match,
+    RepeatsWithinFile,
+    find_duplicates,
+)
 from crm.imports.likers import LikerRow, Lookups, fold, read_liker_row
 from crm.imports.reading import Table
 from crm.supporters.models import (
@@ -109,68 +115,82 @@ def mapping_problems(mapping: dict[int, str]) -> list[str]:
 
 
 def check_likers(table: Table, mapping: dict[int, str]) -> LikerCheck:
-    """Every row's problems and likely duplicates; writes nothing."""
+    """Every row's problems and likely duplicates; writes nothing.
+
+    A chunk of rows at a time: what is kept about earlier rows (their keys and
+    registration numbers, for repeats within the file) waits in a temporary file,
+    so memory does not grow with the file.
+    """
     check = LikerCheck()
     found = lookups()
-    numbers_in_file: dict[str, int] = {}
-    file_keys: list[SupporterData | None] = []
-    lines: list[int] = []
-    for chunk in _chunks(_rows(table, mapping, found)):
-        numbered = [r.registration_number for r in chunk if r.registration_number]
-        taken = set(
-            db.session.scalars(
-                select(Supporter.registration_number).where(
-                    Supporter.registration_number.in_(numbered)
+    numbers_in_file = FirstLines()
+    repeats = RepeatsWithinFile()
+    sampled = 0  # rows that went into the sample, including those flagged later
+    try:
+        for chunk in _chunks(_rows(table, mapping, found)):
+            numbered = [r.registration_number for r in chunk if r.registration_number]
+            taken = set(
+                db.session.scalars(
+                    select(Supporter.registration_number).where(
+                        Supporter.registration_number.in_(numbered)
+                    )
                 )
-            )
-        ) if numbered else set()  # fmt: skip
-        valid = [r for r in chunk if r.data is not None]
-        matches = dict(zip((r.line for r in valid),
-                           find_duplicates(r.data for r in valid), strict=True))  # fmt: skip
-        for row in chunk:
-            check.rows += 1
-            number = row.registration_number
-            if number:
-                if number in taken:
-                    row.problems.append(
-                        _(
-                            "The registration number %(number)s is taken already.",
-                            number=number,
-                        )  # fmt: skip
-                    )
-                elif number in numbers_in_file:
-                    row.problems.append(
-                        _(
-                            "The registration number %(number)s is also on line %(line)s.",
-                            number=number,
-                            line=numbers_in_file[number],
-                        )  # fmt: skip
-                    )
-                numbers_in_file.setdefault(number, row.line)
-            if row.problems:
-                check.problems[row.line] = row.problems
-                file_keys.append(None)
-                lines.append(row.line)
-                continue
-            file_keys.append(row.data)
-            lines.append(row.line)
-            likely = [m for m in matches.get(row.line, []) if m.score >= LIKELY]
-            name = f"{row.data.family_name} {row.data.given_name}".strip()
-            if likely:
-                check.flagged.append(RowCheck(row.line, name, [], likely))
-            elif len(check.sample) < PREVIEW_ROWS:
-                check.sample.append(RowCheck(row.line, name, []))
-    # The same person twice in one file: the later line is flagged too.
-    flagged = {r.line: r for r in check.flagged}
-    for position, (earlier, _score) in duplicates_within(file_keys).items():
-        line = lines[position]
-        data = file_keys[position]
-        row = flagged.get(line)
-        if row is None:
-            row = RowCheck(line, f"{data.family_name} {data.given_name}".strip(), [])
-            check.flagged.append(row)
-            check.sample = [s for s in check.sample if s.line != line]
-        row.repeats_line = lines[earlier]
+            ) if numbered else set()  # fmt: skip
+            earlier_numbers = numbers_in_file.lines_of(numbered)
+            first_numbers: dict[str, int] = {}
+            valid = [r for r in chunk if r.data is not None]
+            matches = dict(zip((r.line for r in valid),
+                               find_duplicates(r.data for r in valid), strict=True))  # fmt: skip
+            checked: list[tuple[int, SupporterData]] = []
+            names: dict[int, str] = {}
+            for row in chunk:
+                check.rows += 1
+                number = row.registration_number
+                if number:
+                    earlier = earlier_numbers.get(number, first_numbers.get(number))
+                    if number in taken:
+                        row.problems.append(
+                            _(
+                                "The registration number %(number)s is taken already.",
+                                number=number,
+                            )  # fmt: skip
+                        )
+                    elif earlier is not None:
+                        row.problems.append(
+                            _(
+                                "The registration number %(number)s is also on line %(line)s.",
+                                number=number,
+                                line=earlier,
+                            )  # fmt: skip
+                        )
+                    if earlier is None:
+                        first_numbers[number] = row.line
+                if row.problems:
+                    check.problems[row.line] = row.problems
+                    continue
+                checked.append((row.line, row.data))
+                likely = [m for m in matches.get(row.line, []) if m.score >= LIKELY]
+                name = names[row.line] = (
+                    f"{row.data.family_name} {row.data.given_name}".strip()
+                )
+                if likely:
+                    check.flagged.append(RowCheck(row.line, name, [], likely))
+                elif sampled < PREVIEW_ROWS:
+                    check.sample.append(RowCheck(row.line, name, []))
+                    sampled += 1
+            numbers_in_file.add(first_numbers)
+            # The same person twice in one file: the later line is flagged too.
+            flagged = {r.line: r for r in check.flagged[-len(chunk) :]}
+            for line, (earlier, _score) in repeats.check(checked).items():
+                row = flagged.get(line)
+                if row is None:
+                    row = RowCheck(line, names[line], [])
+                    check.flagged.append(row)
+                    check.sample = [s for s in check.sample if s.line != line]
+                row.repeats_line = earlier
+    finally:
+        numbers_in_file.close()
+        repeats.close()
     check.flagged.sort(key=lambda r: r.line)
     return check
 
@@ -306,10 +326,22 @@ def commit_likers(
             values.append(columns)
         if not values:
             continue
-        ids = db.session.scalars(
-            insert(Supporter).returning(Supporter.id, sort_by_parameter_order=True),
-            values,
-        ).all()
+        # One executemany: render_nulls gives rows with and without e.g. an email
+        # one INSERT form (the ORM would split the chunk per NULL pattern), and
+        # without RETURNING in row order SQLite is not sent one row at a time.
+        # The ids are then read back by the registration numbers, all distinct.
+        db.session.execute(
+            insert(Supporter), values, execution_options={"render_nulls": True}
+        )
+        numbers_given = [v["registration_number"] for v in values]
+        by_number = dict(
+            db.session.execute(
+                select(Supporter.registration_number, Supporter.id).where(
+                    Supporter.registration_number.in_(numbers_given)
+                )
+            ).all()
+        )
+        ids = [by_number[number] for number in numbers_given]
         result.created.extend(ids)
         links = [
             {"supporter_id": i, "category_id": c}
