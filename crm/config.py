@@ -9,7 +9,9 @@ MIN_SECRET_KEY_LENGTH = 32
 # Environment variables read at start; each maps CRM_<NAME> to the config key <NAME>.
 ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "REDIS_URL")
 # Yes/no settings: CRM_<NAME>=0, false, no or off turns them off.
-ENV_FLAGS = ("JOBS_IN_PROCESS",)
+ENV_FLAGS = ("JOBS_IN_PROCESS", "HTTPS")
+# Whole numbers: CRM_PROXY_HOPS=1 behind one reverse proxy.
+ENV_INTS = ("PROXY_HOPS", "SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS")
 
 
 class DefaultConfig:
@@ -25,6 +27,21 @@ class DefaultConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 12 * 60 * 60
+    # Served over HTTPS (directly or behind a proxy): Secure cookies and HSTS.
+    HTTPS = False
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted;
+    # 0 = none, so a forged X-Forwarded-For never changes the client address.
+    PROXY_HOPS = 0
+    # Sign-in sessions end after this much inactivity, and at the latest after this.
+    SESSION_IDLE_MINUTES = 30
+    SESSION_MAX_HOURS = 12
+    # Sign-in throttling (crm.auth.throttling): failures within the window before an
+    # account or an address waits, the first wait (doubled each further failure), cap.
+    SIGN_IN_WINDOW_SECONDS = 15 * 60
+    SIGN_IN_ACCOUNT_LIMIT = 5
+    SIGN_IN_IP_LIMIT = 20
+    SIGN_IN_BACKOFF_SECONDS = 30
+    SIGN_IN_BACKOFF_MAX_SECONDS = 15 * 60
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     PAGE_SIZE = 50
     SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -49,6 +66,10 @@ def from_environment() -> dict:
         text = os.environ.get(f"CRM_{key}", "").strip().lower()
         if text:
             values[key] = text not in ("0", "false", "no", "off")
+    for key in ENV_INTS:
+        text = os.environ.get(f"CRM_{key}", "").strip()
+        if text:
+            values[key] = int(text)
     return values
 
 

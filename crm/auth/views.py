@@ -1,13 +1,14 @@
 from urllib.parse import urlsplit
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_login import current_user
 
 from crm.auth import bp
-from crm.auth.forms import LoginForm
-from crm.auth.permissions import public
-from crm.auth.services import authenticate
+from crm.auth.forms import ChangePasswordForm, LoginForm
+from crm.auth.permissions import public, requires_role
+from crm.auth.services import UserError, set_user_password, sign_in
+from crm.auth.sessions import end_session, start_session
 from crm.extensions import db
 
 
@@ -26,29 +27,71 @@ def safe_next(target: str | None) -> str:
     return url_for("supporters.index")
 
 
+def _wait_message(seconds: int) -> str:
+    minutes = (seconds + 59) // 60
+    return _(
+        "Too many failed sign-in attempts. Please wait %(minutes)d minute(s) "
+        "and try again.",
+        minutes=minutes,
+    )
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 def login():
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
-        db.session.commit()
-        if user is None:
-            flash(_("The email or password is not correct."), "danger")
-        else:
-            language = session.get("language")
-            session.clear()  # a fresh session at sign-in (no fixation)
-            if language:
-                session["language"] = language
-            login_user(user)
+        result = sign_in(form.email.data, form.password.data, request.remote_addr)
+        if result.user is not None:
+            start_session(result.user)  # a new session: nothing of the old one
+            db.session.commit()
             return redirect(safe_next(form.next.data))
+        db.session.commit()  # the failure counts and the audit rows
+        if result.throttled:
+            flash(_wait_message(result.wait_seconds), "danger")
+            return render_template("auth/login.html", form=form), 429
+        flash(_("The email or password is not correct."), "danger")
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    logout_user()
-    session.clear()
+    end_session("sign_out")
+    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@requires_role("viewer")
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        result = sign_in(
+            current_user.email,
+            form.current_password.data,
+            request.remote_addr,
+            signing_in=False,
+        )
+        if result.throttled:
+            db.session.commit()
+            form.current_password.errors.append(_wait_message(result.wait_seconds))
+        elif result.user is None:
+            db.session.commit()  # a wrong current password counts as a failure
+            form.current_password.errors.append(_("The current password is wrong."))
+        else:
+            user = result.user
+            try:
+                set_user_password(user, form.new_password.data)
+            except UserError as error:
+                form.new_password.errors.append(str(error))
+            else:
+                start_session(user)  # this browser goes on; every other one ends
+                db.session.commit()
+                flash(
+                    _("Your password has been changed. Other sign-ins have ended."),
+                    "success",
+                )
+                return redirect(url_for("main.home"))
+    return render_template("auth/change_password.html", form=form)

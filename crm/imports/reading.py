@@ -102,16 +102,41 @@ def _cell(value):
     return str(value)
 
 
+# An .xlsx is a zip of XML: refuse zip bombs before opening it. openpyxl parses the
+# XML with defusedxml (installed with the app), which refuses DTDs and entities
+# (billion laughs, external entities) with an error: such a file is unreadable.
+MAX_XLSX_UNCOMPRESSED = 10 * MAX_BYTES
+MAX_XLSX_MEMBERS = 10_000
+
+
+def _check_zip(data: bytes) -> None:
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise UnreadableFile("xlsx", str(error)) from error
+    if (
+        len(members) > MAX_XLSX_MEMBERS
+        or sum(member.file_size for member in members) > MAX_XLSX_UNCOMPRESSED
+    ):
+        raise UnreadableFile("too_big", "uncompressed")
+
+
 def _rows_of_xlsx(data: bytes) -> Iterator[list]:
     from openpyxl import load_workbook
 
+    _check_zip(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = workbook.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        for row in rows:  # the sheet's XML is parsed here, row by row
+            yield [_cell(value) for value in row]
+    except UnreadableFile:
+        raise
     except Exception as error:  # noqa: BLE001 (zip, XML: any of them means unreadable)
         raise UnreadableFile("xlsx", str(error)) from error
-    sheet = workbook.worksheets[0]
-    for row in sheet.iter_rows(values_only=True):
-        yield [_cell(value) for value in row]
     workbook.close()
 
 
