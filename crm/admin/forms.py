@@ -95,6 +95,9 @@ class TownSettingsForm(FlaskForm):
     privacy_policy_text = TextAreaField(
         _l("Privacy notice"), validators=[Optional(), Length(max=20000)]
     )
+    registration_review = BooleanField(
+        _l("Registrations from the public form wait for staff review")
+    )
 
     def validate_local_government_code(self, field):
         if not local_government_code_is_valid(field.data):

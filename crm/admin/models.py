@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import Double, String, Text
+from sqlalchemy import Double, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm.extensions import db
@@ -42,6 +42,11 @@ class TownSettings(db.Model):
     privacy_policy_version: Mapped[str] = mapped_column(String(20), default="1.0")
     privacy_policy_text: Mapped[str | None] = mapped_column(
         Text, default=DEFAULT_PRIVACY_NOTICE
+    )
+    # Public self-registrations wait in the staff review queue (true) or are
+    # active at once (false).
+    registration_review: Mapped[bool] = mapped_column(
+        default=True, server_default=true()
     )
     # Printer correction for card sheets, in mm: x to the right, y down.
     card_offset_x: Mapped[float] = mapped_column(

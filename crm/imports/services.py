@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 
 from crm.admin.services import get_settings
 from crm.audit.services import record_event
+from crm.consents.services import record_bulk_registration_consents
 from crm.exports.audit import id_ranges
 from crm.extensions import db
 from crm.imports.duplicates import (
@@ -263,7 +264,7 @@ def _update_from(supporter: Supporter, data: SupporterData, user) -> None:
             value = list(dict.fromkeys([*current.tag_names, *value]))
         if value not in (None, "", [], False):
             setattr(current, name, value)
-    update_supporter(supporter, current, user)
+    update_supporter(supporter, current, user, channel="import")
 
 
 @dataclass
@@ -343,6 +344,11 @@ def commit_likers(
         )
         ids = [by_number[number] for number in numbers_given]
         result.created.extend(ids)
+        record_bulk_registration_consents(
+            ((i, row.data.news_opt_in, row.data.show_name_publicly)
+             for i, row in zip(ids, new_rows, strict=True)),
+            "import", settings.privacy_policy_version, user,
+        )  # fmt: skip
         links = [
             {"supporter_id": i, "category_id": c}
             for i, row in zip(ids, new_rows, strict=True)

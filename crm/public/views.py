@@ -25,7 +25,9 @@ def liker(token: str):
     supporter = surviving_supporter(found)
     if current_user.is_authenticated and supporter is not None:
         return redirect(url_for("supporters.show", supporter_id=supporter.id))
-    if supporter is None or supporter.is_withdrawn:
+    # Only an active Liker: withdrawn, pending (not yet reviewed) and rejected
+    # registrations answer like an unknown token.
+    if supporter is None or supporter.status != "active":
         return render_template("public/invalid.html"), 404, PRIVATE_PAGE
     if supporter is not found:
         return redirect(url_for(".liker", token=supporter.public_token)), PRIVATE_PAGE
