@@ -280,13 +280,16 @@ def find_by_public_token(token: str) -> Supporter | None:
 
 def surviving_supporter(supporter: Supporter | None) -> Supporter | None:
     """The record a merged-away Liker now lives on (following merges of merges);
-    any other record is its own survivor."""
+    any other record is its own survivor. None when the use of that record was
+    stopped or its data erased: a QR code or number then leads nowhere."""
     seen = set()
     while supporter is not None and supporter.status == "merged":
         if supporter.id in seen or supporter.merged_into_id is None:
             return None
         seen.add(supporter.id)
         supporter = db.session.get(Supporter, supporter.merged_into_id)
+    if supporter is not None and supporter.use_stopped:
+        return None
     return supporter
 
 

@@ -145,6 +145,9 @@ def _changeable_or_redirect(supporter_id: int) -> Supporter:
     if supporter.status == "merged":
         flash(_("This record was merged into another: change that one."), "warning")
         abort(redirect(url_for("supporters.show", supporter_id=supporter.id)))
+    if supporter.status == "erased":  # nothing personal may be written back
+        flash(_("The personal data of this record was erased."), "warning")
+        abort(redirect(url_for("supporters.show", supporter_id=supporter.id)))
     return supporter
 
 
