@@ -2,9 +2,12 @@
 
 import importlib
 import os
+import secrets
 
 from flask import Flask, g, has_request_context, render_template, request, session
 from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crm import config as crm_config
 from crm.database import init_database, sqlite_url_for
@@ -39,6 +42,9 @@ def configure(app: Flask, test_config: dict | None) -> None:
         "sqlite:///" + app.instance_path
     ):
         os.makedirs(app.instance_path, exist_ok=True)
+    if app.config.get("HTTPS"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
     if not (app.testing or app.debug):
         problem = crm_config.check_secret_key(app.config.get("SECRET_KEY"))
         if problem:
@@ -75,6 +81,8 @@ def select_locale() -> str:
 FEATURES = (
     "main", "auth", "public", "supporters", "events", "desk", "societies", "partners",
     "documents", "jobs", "reports", "exports", "imports", "postal", "admin",
+    "rights", "audit",
+    "registration",
 )  # fmt: skip
 
 
@@ -87,12 +95,18 @@ def register_blueprints(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from crm.auth.permissions import enforce_access
+    from crm.auth.sessions import check_session
+
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:  # only as many proxies as configured: a forged X-Forwarded-For is ignored
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     @app.before_request
     def mark_write_intent():
         view = app.view_functions.get(request.endpoint) if request.endpoint else None
         g.writes_data = getattr(view, "writes_data", False)
 
+    app.before_request(check_session)  # an ended or timed-out session signs nobody in
     app.before_request(enforce_access)
 
     @app.after_request
@@ -105,13 +119,16 @@ def register_request_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
         )
-        # The session, not current_user: after the request's commit, reading the
-        # user would open a new transaction (on SQLite, a second write lock).
-        if "_user_id" in session and request.endpoint not in (
-            None,
-            "static",
-            "bootstrap.static",
-        ):
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(self), microphone=(), geolocation=()"
+        )
+        if request.is_secure or app.config.get("HTTPS"):
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        # Every page but the static files: signed-in pages, the public Liker page
+        # and error pages may all show personal data; none may stay in a cache.
+        if request.endpoint not in ("static", "bootstrap.static"):
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -137,8 +154,41 @@ def register_errorhandlers(app: Flask) -> None:
         message = messages.get(code, _("Something went wrong. Please try again."))
         return render_template("errors/error.html", code=code, message=message), code
 
-    for code in (400, 403, 404, 405, 413, 500):
+    for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, render_error)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error):
+        """A generic page with a correlation ID; the traceback goes to the log only."""
+        if isinstance(error, HTTPException) and error.code != 500:
+            return (
+                render_error(error)
+                if error.code in (400, 403, 404, 405, 413)
+                else error
+            )
+        propagate = app.config.get("PROPAGATE_EXCEPTIONS")
+        if propagate is None:
+            propagate = app.testing or app.debug
+        if propagate:
+            raise error
+        original = getattr(error, "original_exception", None) or error
+        correlation_id = secrets.token_hex(6)
+        app.logger.error(
+            "Error %s on %s %s",
+            correlation_id,
+            request.method,
+            request.path,
+            exc_info=(type(original), original, original.__traceback__),
+        )
+        db.session.rollback()  # the failed transaction must not serve the page
+        message = _("Something went wrong. Please try again.")
+        page = render_template(
+            "errors/error.html",
+            code=500,
+            message=message,
+            correlation_id=correlation_id,
+        )
+        return page, 500
 
 
 def register_commands(app: Flask) -> None:

@@ -451,6 +451,7 @@ def import_command(kind, file, event_id, dry_run, encoding, duplicates):  # noqa
 
 
 def register(app: Flask) -> None:
+    from crm.audit.cli import audit_cli
     from crm.jobs.cli import jobs_cli
 
     app.cli.add_command(users_cli)
@@ -460,3 +461,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(report_cli)
     app.cli.add_command(import_command)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(audit_cli)

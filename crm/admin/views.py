@@ -8,8 +8,14 @@ from crm.admin.forms import ReferenceItemForm, TownSettingsForm, UserForm
 from crm.admin.services import ensure_settings, next_position
 from crm.audit.services import record_event
 from crm.auth.models import User
+from crm.auth.passwords import password_problem
 from crm.auth.permissions import requires_role
-from crm.auth.services import UserError, create_user, find_user_by_email
+from crm.auth.services import (
+    UserError,
+    create_user,
+    find_user_by_email,
+    set_user_password,
+)
 from crm.events.models import Theme
 from crm.extensions import db
 from crm.supporters.models import RESIDENCES, Category, Channel
@@ -42,8 +48,13 @@ def users():
 def new_user():
     form = UserForm()
     if form.validate_on_submit():
+        problem = form.password.data and password_problem(
+            form.password.data, form.email.data
+        )
         if not form.password.data:
             form.password.errors.append(_("Set a password for the new account."))
+        elif problem:
+            form.password.errors.append(problem)
         else:
             try:
                 user = create_user(
@@ -68,15 +79,20 @@ def edit_user(user_id: int):
     form = UserForm(obj=user)
     if form.validate_on_submit():
         other = find_user_by_email(form.email.data)
+        problem = form.password.data and password_problem(
+            form.password.data, form.email.data
+        )
         if other is not None and other.id != user.id:
             form.email.errors.append(_("An account with this email already exists."))
+        elif problem:
+            form.password.errors.append(problem)
         else:
             user.email = form.email.data.lower()
             user.name = form.name.data
             user.role = form.role.data
             user.active = form.active.data
-            if form.password.data:
-                user.set_password(form.password.data)
+            if form.password.data:  # checked above; every session of the user ends
+                set_user_password(user, form.password.data)
             record_event(
                 "update", "user", user.id, {"role": user.role, "active": user.active}
             )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 
 from crm.admin.services import get_settings
 from crm.audit.services import record_event
+from crm.consents.models import ConsentRecord
 from crm.documents.models import Issuance
 from crm.events.models import Attendance, Guest
 from crm.extensions import db
@@ -56,6 +57,10 @@ HANDLED_REFERENCES = {
     ("supporter_categories", "supporter_id"): "united on the survivor",
     ("supporter_tags", "supporter_id"): "united on the survivor",
     ("supporters", "merged_into_id"): "earlier merges point at the survivor",
+    ("consent_records", "supporter_id"): "moved: one person's consent history",
+    ("registrations", "supporter_id"): "kept: how the merged record registered",
+    ("supporters", "introduced_by_id"): "people it introduced point at the survivor",
+    ("supporter_corrections", "supporter_id"): "kept: the merged record's own history",
 }
 
 
@@ -130,6 +135,16 @@ def merge_supporters(
         update(Supporter)
         .where(Supporter.merged_into_id == merged.id)
         .values(merged_into_id=survivor.id)
+    )
+    db.session.execute(
+        update(Supporter)
+        .where(Supporter.introduced_by_id == merged.id)
+        .values(introduced_by_id=survivor.id)
+    )
+    db.session.execute(
+        update(ConsentRecord)
+        .where(ConsentRecord.supporter_id == merged.id)
+        .values(supporter_id=survivor.id)
     )
     merged.status = "merged"
     merged.merged_into_id = survivor.id

@@ -11,6 +11,12 @@ SearchKey = String(300).with_variant(String(300, collation="C"), "postgresql")
 
 RESIDENCES = ("in_town", "in_prefecture", "outside_prefecture", "overseas", "unknown")
 STATUSES = ("active", "withdrawn")
+# A Liker whose use was stopped (利用停止, reversible) or whose data was erased
+# (消去, anonymised for good): kept and counted in the reports, but in no list,
+# search, export, print selection or public page (crm.rights).
+STOPPED_STATUSES = ("stopped", "erased")
+# Also stored, never listed, exported or counted: "pending" (a public registration
+# waiting for review), "rejected" (refused in review) and "merged".
 
 supporter_categories = Table(
     "supporter_categories",
@@ -80,6 +86,10 @@ class Supporter(db.Model):
     __table_args__ = (
         Index("ix_supporters_status_kana", "status", "kana_key", "id"),
         Index("ix_supporters_registered_on", "registered_on"),
+        # Duplicate checks look names up (same name and postal code): with only
+        # the wide search index, PostgreSQL read the whole table for 100 names
+        # when the statistics said hundreds share each one (the demo data).
+        Index("ix_supporters_name_postal", "name_key", "postal_code"),
         # One per search key: a prefix range on the key, then status, kana_key and
         # id from the index alone (queries.matching_keys), never the table rows.
         *(
@@ -124,6 +134,9 @@ class Supporter(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="active")
     withdrawn_on: Mapped[date | None]
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    # 利用停止 and 消去 (crm.rights): when, and the status is "stopped" / "erased".
+    use_stopped_at: Mapped[datetime | None]
+    erased_at: Mapped[datetime | None]
     privacy_policy_version: Mapped[str | None] = mapped_column(String(20))
     privacy_consented_at: Mapped[datetime | None]
     news_opt_in: Mapped[bool] = mapped_column(default=False)
@@ -135,6 +148,10 @@ class Supporter(db.Model):
     # A hometown society credited with bringing this Liker in.
     referral_society_id: Mapped[int | None] = mapped_column(
         ForeignKey("societies.id"), index=True
+    )
+    # The Liker whose public page's "join" link this person registered through.
+    introduced_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supporters.id", ondelete="SET NULL"), index=True
     )
     # Set when this record was merged into another (status "merged"): its QR code
     # leads to the survivor.
@@ -168,6 +185,11 @@ class Supporter(db.Model):
     @property
     def full_kana(self) -> str:
         return f"{self.family_name_kana} {self.given_name_kana}".strip()
+
+    @property
+    def use_stopped(self) -> bool:
+        """Use stopped or data erased: shown to staff on the record only."""
+        return self.status in STOPPED_STATUSES
 
     @property
     def is_withdrawn(self) -> bool:

@@ -9,9 +9,11 @@ from sqlalchemy import exists, select, update
 from crm.admin.models import TownSettings
 from crm.admin.services import get_settings
 from crm.audit.services import record_event
+from crm.consents.services import record_flag_changes, record_registration_consents
 from crm.documents.qr_store import remember_token_qrs
 from crm.extensions import db
 from crm.japanese import email_key, kana_key, name_key, phone_key
+from crm.rights.corrections import record_corrections
 from crm.supporters.models import Category, Counter, Supporter, Tag
 from crm.supporters.tokens import new_public_token
 from crm.timeutil import today_jst, utcnow
@@ -161,11 +163,15 @@ def _get_or_create_tag(name: str) -> Tag:
 
 
 def register_supporter(
-    data: SupporterData, user=None, channel: str = "desk"
+    data: SupporterData, user=None, channel: str = "staff", status: str = "active"
 ) -> Supporter:
-    """Create a Liker with the next registration number and record the consent."""
+    """Create a Liker with the next registration number and record the consents.
+
+    channel: where the consents were given (crm.consents.models.CHANNELS): the
+    staff form ("staff"), the desk, the public form ("web"), a paper form.
+    """
     settings = get_settings()
-    supporter = Supporter(status="active")
+    supporter = Supporter(status=status)
     _apply(supporter, data, settings)
     supporter.registration_number = take_next_number(settings)
     supporter.public_token = new_public_token()
@@ -175,16 +181,27 @@ def register_supporter(
     db.session.add(supporter)
     db.session.flush()
     record_event("create", "supporter", supporter.id, {"channel": channel}, user=user)
+    record_registration_consents(
+        supporter, channel, settings.privacy_policy_version, user
+    )
     remember_token_qrs([supporter.public_token])  # never raises
     return supporter
 
 
-def update_supporter(supporter: Supporter, data: SupporterData, user=None) -> list[str]:
-    """Apply an edit; returns the names of the fields that changed (for the audit log)."""
+def update_supporter(
+    supporter: Supporter, data: SupporterData, user=None, channel: str = "staff"
+) -> list[str]:
+    """Apply an edit; returns the names of the fields that changed (for the audit log).
+
+    An opt-in switched on or off is recorded as a consent row (channel: where)."""
     before = {name: getattr(supporter, name) for name in PLAIN_FIELDS}
     before_categories = {c.id for c in supporter.categories}
     before_tags = {t.name for t in supporter.tags}
-    _apply(supporter, data, get_settings())
+    settings = get_settings()
+    _apply(supporter, data, settings)
+    record_flag_changes(
+        supporter, before, channel, settings.privacy_policy_version, user
+    )
     changed = [
         name for name in PLAIN_FIELDS if getattr(supporter, name) != before[name]
     ]
@@ -197,6 +214,12 @@ def update_supporter(supporter: Supporter, data: SupporterData, user=None) -> li
         record_event(
             "update", "supporter", supporter.id, {"fields": changed}, user=user
         )
+        record_corrections(
+            supporter,
+            before | {"categories": before_categories, "tags": before_tags},
+            changed,
+            user,
+        )
     return changed
 
 
@@ -204,7 +227,8 @@ def withdraw_supporter(
     supporter: Supporter, withdrawn_on: date, reason: str | None, user=None
 ) -> None:
     """Mark a Liker as withdrawn; the record stays for the counts (no hard delete)."""
-    supporter.status = "withdrawn"
+    if not supporter.use_stopped:  # stays out of every list until use resumes
+        supporter.status = "withdrawn"
     supporter.withdrawn_on = withdrawn_on
     supporter.withdrawal_reason = reason
     supporter.updated_by_id = user.id if user else None
@@ -213,7 +237,8 @@ def withdraw_supporter(
 
 def reinstate_supporter(supporter: Supporter, user=None) -> None:
     """Undo a withdrawal made by mistake."""
-    supporter.status = "active"
+    if not supporter.use_stopped:
+        supporter.status = "active"
     supporter.withdrawn_on = None
     supporter.withdrawal_reason = None
     supporter.updated_by_id = user.id if user else None
@@ -236,6 +261,7 @@ def recompute_residences() -> int:
             Supporter.prefecture, Supporter.municipality, Supporter.country
         ).distinct()
     ).all()
+    kept = Supporter.status != "erased"  # its residence stays as counted
     for prefecture, municipality, country in places:
         result = db.session.execute(
             update(Supporter)
@@ -243,6 +269,7 @@ def recompute_residences() -> int:
                 Supporter.prefecture.is_not_distinct_from(prefecture),
                 Supporter.municipality.is_not_distinct_from(municipality),
                 Supporter.country.is_not_distinct_from(country),
+                kept,
             )
             .values(
                 residence=derive_residence(prefecture, municipality, country, settings)
