@@ -4,12 +4,14 @@ import csv
 import io
 import json
 import shutil
+import sqlite3
 import subprocess
 from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from crm.audit.models import AuditEntry
 from crm.documents.models import Issuance
@@ -255,6 +257,34 @@ def test_the_command_line_writes_json_with_the_documented_keys(app, dataset, tmp
         args=["report", "ministry", "--fiscal-year", "2025", "--as-of", "2026-03-31"]
     )
     assert json.loads(fiscal.stdout)["events"] == data["events"]
+
+
+def test_the_command_line_report_lets_desks_write_meanwhile(app, dataset, monkeypatch):
+    """On SQLite, counting takes no write lock: check-ins go on during a report."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    from crm.reports import queries
+
+    real, seen = queries.compute_report, []
+
+    def probing(*args, **kwargs):
+        report = real(*args, **kwargs)  # the lock, if any, is held by now
+        other = sqlite3.connect(url.database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append("free")
+        except sqlite3.OperationalError:
+            seen.append("locked")
+        finally:
+            other.close()
+        return report
+
+    monkeypatch.setattr(queries, "compute_report", probing)
+    result = app.test_cli_runner().invoke(args=["report", "ministry"])
+    assert result.exit_code == 0, result.output
+    assert seen == ["free"]
 
 
 def test_the_workbook_has_a_sheet_per_breakdown_laid_out_for_a4(
