@@ -379,3 +379,42 @@ def test_a_record_merged_into_another_is_not_counted_twice(app, dataset):
     assert after["registered"] == before["registered"] - 1
     assert after["new_in_period"] == before["new_in_period"] - 1
     assert sum(r["count"] for r in after["by_residence"]) == after["registered"]
+
+
+def test_each_likers_first_day_follows_every_way_attendance_is_written(app):
+    """The report's "first time" reads a first day the database keeps: check-in,
+    undo, rows added directly, a merge moving rows, an event deleted."""
+    from crm.events.models import Event
+    from crm.events.services import check_in, undo_check_in
+    from crm.supporters.merge import merge_supporters
+
+    with app.app_context():
+        a, b = make_supporter(), make_supporter()
+        early, late = (
+            make_event(first_day=date(2025, 5, 1)),
+            make_event(first_day=date(2025, 9, 1)),
+        )
+        middle = make_event(first_day=date(2025, 7, 1))
+
+        def first(supporter):
+            db.session.flush()
+            return db.session.scalar(
+                select(Supporter.first_participated_on).where(
+                    Supporter.id == supporter.id
+                )
+            )
+
+        assert first(a) is None
+        check_in(late.days[0], a)
+        assert first(a) == date(2025, 9, 1)
+        mistaken = check_in(early.days[0], a).attendance
+        assert first(a) == date(2025, 5, 1)
+        undo_check_in(mistaken)
+        assert first(a) == date(2025, 9, 1)
+        db.session.add(Attendance(event_day_id=middle.days[0].id, supporter_id=b.id))
+        assert first(b) == date(2025, 7, 1)
+        merge_supporters(a, b, {})
+        assert first(a) == date(2025, 7, 1) and first(b) is None
+        db.session.delete(db.session.get(Event, middle.id))
+        assert first(a) == date(2025, 9, 1)
+        db.session.commit()

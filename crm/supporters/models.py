@@ -140,6 +140,9 @@ class Supporter(db.Model):
     referral_society_id: Mapped[int | None] = mapped_column(
         ForeignKey("societies.id"), index=True
     )
+    # The earliest event day the Liker attended, for the report's "first time":
+    # kept by triggers on attendances (migration 0009), never written by the app.
+    first_participated_on: Mapped[date | None]
     # Set when this record was merged into another (status "merged"): its QR code
     # leads to the survivor.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
