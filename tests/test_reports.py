@@ -382,8 +382,8 @@ def test_a_record_merged_into_another_is_not_counted_twice(app, dataset):
 
 
 def test_each_likers_first_day_follows_every_way_attendance_is_written(app):
-    """The report's "first time" reads a first day the database keeps: check-in,
-    undo, rows added directly, a merge moving rows, an event deleted."""
+    """The report's "first time" and "card issued" read days the database keeps:
+    check-in, undo, rows added directly, a merge moving rows, an event deleted."""
     from crm.events.models import Event
     from crm.events.services import check_in, undo_check_in
     from crm.supporters.merge import merge_supporters
@@ -404,6 +404,16 @@ def test_each_likers_first_day_follows_every_way_attendance_is_written(app):
                 )
             )
 
+        def issued(supporter):
+            db.session.flush()
+            return tuple(
+                db.session.execute(
+                    select(
+                        Supporter.card_issued_at, Supporter.certificate_issued_at
+                    ).where(Supporter.id == supporter.id)
+                ).one()
+            )
+
         assert first(a) is None
         check_in(late.days[0], a)
         assert first(a) == date(2025, 9, 1)
@@ -413,8 +423,16 @@ def test_each_likers_first_day_follows_every_way_attendance_is_written(app):
         assert first(a) == date(2025, 9, 1)
         db.session.add(Attendance(event_day_id=middle.days[0].id, supporter_id=b.id))
         assert first(b) == date(2025, 7, 1)
+        printed = datetime(2025, 7, 1, 3, 0)
+        db.session.add_all([
+            Issuance(supporter_id=b.id, kind="card", issued_at=printed),
+            Issuance(supporter_id=b.id, kind="card", issued_at=printed + timedelta(days=9)),
+            Issuance(supporter_id=a.id, kind="certificate", issued_at=printed),
+        ])  # fmt: skip
+        assert issued(b) == (printed, None) and issued(a) == (None, printed)
         merge_supporters(a, b, {})
         assert first(a) == date(2025, 7, 1) and first(b) is None
+        assert issued(a) == (printed, printed) and issued(b) == (None, None)
         db.session.delete(db.session.get(Event, middle.id))
         assert first(a) == date(2025, 9, 1)
         db.session.commit()

@@ -33,7 +33,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from crm.documents.models import Issuance
 from crm.events.models import Attendance, Event, EventDay, Guest, Theme, WalkInCount
 from crm.extensions import db
 from crm.societies.models import Society, SocietyMembership
@@ -158,12 +157,11 @@ def _registered_as_of(as_of: date):
 
 
 def _issued_by(kind: str, as_of: date):
-    return Supporter.id.in_(
-        select(Issuance.supporter_id).where(
-            Issuance.kind == kind,
-            unindexed(Issuance.issued_at) < _end_of_day_utc(as_of),
-        )
-    )
+    """The Liker's first card (certificate) was printed by the end of the day;
+    the first issue of each kind is kept on the Liker (migration 0009)."""
+    first_issue = {"card": Supporter.card_issued_at,
+                   "certificate": Supporter.certificate_issued_at}[kind]  # fmt: skip
+    return unindexed(first_issue) < _end_of_day_utc(as_of)
 
 
 def _years_before(day: date, years: int) -> date:

@@ -84,6 +84,8 @@ class Supporter(db.Model):
         # the wide search index, PostgreSQL read the whole table for 100 names
         # when the statistics said hundreds share each one (the demo data).
         Index("ix_supporters_name_postal", "name_key", "postal_code"),
+        # The report reads each participant's residence and first day from here.
+        Index("ix_supporters_participant", "id", "residence", "first_participated_on"),
         # One per search key: a prefix range on the key, then status, kana_key and
         # id from the index alone (queries.matching_keys), never the table rows.
         *(
@@ -140,9 +142,12 @@ class Supporter(db.Model):
     referral_society_id: Mapped[int | None] = mapped_column(
         ForeignKey("societies.id"), index=True
     )
-    # The earliest event day the Liker attended, for the report's "first time":
-    # kept by triggers on attendances (migration 0009), never written by the app.
+    # For the report, kept by triggers on attendances and issuances (migration
+    # 0009), never written by the app: the earliest event day the Liker attended,
+    # and when their first card and first certificate were printed (UTC).
     first_participated_on: Mapped[date | None]
+    card_issued_at: Mapped[datetime | None]
+    certificate_issued_at: Mapped[datetime | None]
     # Set when this record was merged into another (status "merged"): its QR code
     # leads to the survivor.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
