@@ -285,6 +285,7 @@ def report_ministry_command(
     """The relationship-population report: figures counted by the database."""
     from crm.admin.services import get_settings
     from crm.audit.services import record_event
+    from crm.database import reading_only
     from crm.eras import DateParseError, parse_date
     from crm.reports.files import report_file, report_title
     from crm.reports.queries import compute_report, fiscal_year_of
@@ -313,8 +314,11 @@ def report_ministry_command(
     else:
         period = fiscal_year_dates(fiscal_year or fiscal_year_of(today))
     as_of_day = day(as_of, "--as-of") if as_of else min(today, period[1])
-    settings = get_settings()
-    report = compute_report(period[0], period[1], as_of_day)
+    db.session.commit()  # the read below begins its own, lock-free transaction
+    with reading_only():
+        settings = get_settings()
+        report = compute_report(period[0], period[1], as_of_day)
+        db.session.commit()
     tables = report_tables(
         report, settings.supporter_word or "", japanese_town_terms(settings)
     )

@@ -1,6 +1,9 @@
 """Database engine set-up: SQLite durability and locking, shared helpers."""
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 try:
     import fcntl
@@ -14,6 +17,21 @@ from sqlalchemy.engine import Engine
 from crm.extensions import db
 
 READ_ONLY_METHODS = {"GET", "HEAD", "OPTIONS"}
+_reading_only: ContextVar[bool] = ContextVar("reading_only", default=False)
+
+
+@contextmanager
+def reading_only() -> Iterator[None]:
+    """Transactions begun inside only read: on SQLite they take no write lock.
+
+    For long reads outside a request (a report from the command line), so the
+    desks checking people in need not wait for them. Commit before leaving.
+    """
+    token = _reading_only.set(True)
+    try:
+        yield
+    finally:
+        _reading_only.reset(token)
 
 
 def sqlite_url_for(instance_path: str) -> str:
@@ -28,6 +46,8 @@ def wants_write_lock() -> bool:
     write (POST, or GET views marked with @writes_data) and CLI commands therefore
     begin IMMEDIATE; plain page views stay deferred so readers never queue.
     """
+    if _reading_only.get():
+        return False
     if has_request_context():
         return request.method not in READ_ONLY_METHODS or g.get("writes_data", False)
     return True

@@ -23,12 +23,14 @@ from crm.documents.models import Issuance
 from crm.events.services import add_guest, change_role, check_in, set_walk_ins
 from crm.exports.audit import count_ids, id_ranges, ids_from_ranges
 from crm.exports.formats import (
+    XLSX_MIMETYPE,
     UnencodableIn,
     find_unencodable,
     named_problems_summary,
     neutralise,
 )
 from crm.exports.likers import COLUMNS, DEFAULT_COLUMNS
+from crm.exports.xlsx import xlsx_chunks
 from crm.extensions import db
 from crm.supporters.models import Category, Supporter
 from crm.supporters.services import withdraw_supporter
@@ -437,13 +439,13 @@ def test_the_long_reads_and_writes_hold_no_sqlite_write_lock(
 
         monkeypatch.setattr(views, name, probe)
 
-    for name in ("matching_id_ranges", "find_unencodable", "xlsx_file", "csv_chunks"):
+    for name in ("matching_id_ranges", "find_unencodable", "xlsx_chunks", "csv_chunks"):
         probing(name)
     response = export(signed_in("staff"), format=file_format)
     assert response.status_code == 200 and response.data
     steps = {
         "csv-cp932": ["matching_id_ranges", "find_unencodable", "csv_chunks"],
-        "xlsx": ["matching_id_ranges", "xlsx_file"],
+        "xlsx": ["matching_id_ranges", "xlsx_chunks"],
     }[file_format]
     assert seen == [(name, "free") for name in steps]
 
@@ -456,3 +458,35 @@ def test_the_check_keeps_the_first_characters_and_counts_them_all():
     summary = named_problems_summary(problems, total)
     assert summary.startswith("YL-00001「氏名」の𠮷、YL-00002「氏名」の𠮷")
     assert summary.endswith(" ほか80件")
+
+
+def test_the_streamed_workbook_holds_every_kind_of_value_exactly():
+    rows = [
+        ["𠮷田 髙子", 12, 1.5, True, date(2019, 5, 1), datetime(2026, 4, 1, 9, 30),
+         time(13, 45), None, "=HYPERLINK(\"x\")", "a\x00b<&>"],
+    ] * 1200  # more than two chunks  # fmt: skip
+    header = ["氏名", "n", "x", "b", "day", "at", "time", "empty", "formula", "odd"]
+    parts = list(xlsx_chunks(header, rows, "Likers: [一覧]", [20] * 10))
+    assert len(parts) > 3  # sent as it is written, not at the end
+    workbook = load_workbook(io.BytesIO(b"".join(parts)))
+    sheet = workbook.worksheets[0]
+    assert sheet.title == "Likers_ _一覧_" and sheet.freeze_panes == "A2"
+    assert [c.value for c in sheet[1]] == header and sheet["A1"].font.bold
+    assert sheet.max_row == 1201
+    last = [c.value for c in sheet[1201]]
+    assert last == [
+        "𠮷田 髙子", 12, 1.5, True, datetime(2019, 5, 1), datetime(2026, 4, 1, 9, 30),
+        time(13, 45), None, "'=HYPERLINK(\"x\")", "ab<&>",
+    ]  # fmt: skip
+    assert sheet["E2"].number_format == "yyyy-mm-dd"
+    assert sheet["F2"].number_format == "yyyy-mm-dd hh:mm"
+    assert sheet["I2"].data_type == "s"
+    assert sheet.column_dimensions["A"].width == 20
+
+
+def test_a_big_xlsx_export_is_streamed(likers, signed_in):
+    response = export(signed_in("staff"), format="xlsx")
+    assert response.is_streamed
+    assert response.headers["Content-Type"] == XLSX_MIMETYPE
+    assert ".xlsx" in response.headers["Content-Disposition"]
+    assert load_workbook(io.BytesIO(response.data)).worksheets[0].max_row > 1

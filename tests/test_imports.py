@@ -326,3 +326,22 @@ def test_the_registration_form_warns_before_saving_a_likely_duplicate(app, signe
     assert confirmed.status_code == 302
     with app.app_context():
         assert db.session.scalar(select(func.count(Supporter.id))) == 2
+
+
+def test_category_names_with_a_middle_dot_are_read_whole(app):
+    """「家族・親族」 is one category; 「・」 still separates names that are not."""
+    text = HEADER + (
+        "山田,花子,ヤマダ,ハナコ,,,,,家族・親族、ファン\n"
+        "山田,太郎,ヤマダ,タロウ,,,,,出身者・勤務・在住経験\n"
+    )
+    check, result = _import(app, text.encode())
+    assert not check.problems
+    with app.app_context():
+        chosen = {
+            s.given_name: sorted(c.name for c in s.categories)
+            for s in db.session.scalars(select(Supporter))
+        }
+    assert chosen == {
+        "花子": sorted(["家族・親族", "ファン"]),
+        "太郎": sorted(["出身者", "勤務・在住経験"]),
+    }

@@ -4,12 +4,14 @@ import csv
 import io
 import json
 import shutil
+import sqlite3
 import subprocess
 from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from crm.audit.models import AuditEntry
 from crm.documents.models import Issuance
@@ -257,6 +259,34 @@ def test_the_command_line_writes_json_with_the_documented_keys(app, dataset, tmp
     assert json.loads(fiscal.stdout)["events"] == data["events"]
 
 
+def test_the_command_line_report_lets_desks_write_meanwhile(app, dataset, monkeypatch):
+    """On SQLite, counting takes no write lock: check-ins go on during a report."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        pytest.skip("SQLite's database-wide write lock")
+    from crm.reports import queries
+
+    real, seen = queries.compute_report, []
+
+    def probing(*args, **kwargs):
+        report = real(*args, **kwargs)  # the lock, if any, is held by now
+        other = sqlite3.connect(url.database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            seen.append("free")
+        except sqlite3.OperationalError:
+            seen.append("locked")
+        finally:
+            other.close()
+        return report
+
+    monkeypatch.setattr(queries, "compute_report", probing)
+    result = app.test_cli_runner().invoke(args=["report", "ministry"])
+    assert result.exit_code == 0, result.output
+    assert seen == ["free"]
+
+
 def test_the_workbook_has_a_sheet_per_breakdown_laid_out_for_a4(
     app, dataset, signed_in
 ):
@@ -349,3 +379,60 @@ def test_a_record_merged_into_another_is_not_counted_twice(app, dataset):
     assert after["registered"] == before["registered"] - 1
     assert after["new_in_period"] == before["new_in_period"] - 1
     assert sum(r["count"] for r in after["by_residence"]) == after["registered"]
+
+
+def test_each_likers_first_day_follows_every_way_attendance_is_written(app):
+    """The report's "first time" and "card issued" read days the database keeps:
+    check-in, undo, rows added directly, a merge moving rows, an event deleted."""
+    from crm.events.models import Event
+    from crm.events.services import check_in, undo_check_in
+    from crm.supporters.merge import merge_supporters
+
+    with app.app_context():
+        a, b = make_supporter(), make_supporter()
+        early, late = (
+            make_event(first_day=date(2025, 5, 1)),
+            make_event(first_day=date(2025, 9, 1)),
+        )
+        middle = make_event(first_day=date(2025, 7, 1))
+
+        def first(supporter):
+            db.session.flush()
+            return db.session.scalar(
+                select(Supporter.first_participated_on).where(
+                    Supporter.id == supporter.id
+                )
+            )
+
+        def issued(supporter):
+            db.session.flush()
+            return tuple(
+                db.session.execute(
+                    select(
+                        Supporter.card_issued_at, Supporter.certificate_issued_at
+                    ).where(Supporter.id == supporter.id)
+                ).one()
+            )
+
+        assert first(a) is None
+        check_in(late.days[0], a)
+        assert first(a) == date(2025, 9, 1)
+        mistaken = check_in(early.days[0], a).attendance
+        assert first(a) == date(2025, 5, 1)
+        undo_check_in(mistaken)
+        assert first(a) == date(2025, 9, 1)
+        db.session.add(Attendance(event_day_id=middle.days[0].id, supporter_id=b.id))
+        assert first(b) == date(2025, 7, 1)
+        printed = datetime(2025, 7, 1, 3, 0)
+        db.session.add_all([
+            Issuance(supporter_id=b.id, kind="card", issued_at=printed),
+            Issuance(supporter_id=b.id, kind="card", issued_at=printed + timedelta(days=9)),
+            Issuance(supporter_id=a.id, kind="certificate", issued_at=printed),
+        ])  # fmt: skip
+        assert issued(b) == (printed, None) and issued(a) == (None, printed)
+        merge_supporters(a, b, {})
+        assert first(a) == date(2025, 7, 1) and first(b) is None
+        assert issued(a) == (printed, printed) and issued(b) == (None, None)
+        db.session.delete(db.session.get(Event, middle.id))
+        assert first(a) == date(2025, 9, 1)
+        db.session.commit()

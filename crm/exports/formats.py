@@ -11,16 +11,8 @@
 
 import csv
 import io
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
-from typing import IO
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 ENCODINGS = ("utf-8-sig", "cp932")
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -177,50 +169,3 @@ def named_problems_summary(problems: list[UnencodableIn], total: int) -> str:
     parts = [f"{p.record}「{p.column}」の{p.character}" for p in problems]
     more = total - len(problems)
     return "、".join(parts) + (f" ほか{more}件" if more > 0 else "")
-
-
-# Excel formats of the cells that hold a time (a date gets openpyxl's yyyy-mm-dd).
-_XLSX_TIME_FORMATS = {datetime: "yyyy-mm-dd hh:mm", time: "hh:mm"}
-
-
-def xlsx_file(
-    header: Sequence[str],
-    rows: Iterable[Sequence],
-    sheet_title: str = "Sheet1",
-    widths: Sequence[float] | None = None,
-) -> IO[bytes]:
-    """An .xlsx of one sheet in an anonymous temporary file, rewound for sending.
-
-    openpyxl's write-only mode writes each row out as it comes, so memory stays
-    flat however many rows. Dates and times are real Excel dates with a date
-    format; text is neutralised like the CSV's; the header row stays in view.
-    """
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(sheet_title[:31])
-    sheet.freeze_panes = "A2"
-    for number, width in enumerate(widths or (), start=1):
-        sheet.column_dimensions[get_column_letter(number)].width = width
-    bold = Font(bold=True)
-    header_cells = []
-    for title in header:
-        cell = WriteOnlyCell(sheet, value=neutralise(title))
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    for row in rows:
-        sheet.append([_xlsx_value(sheet, value) for value in row])
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - the response closes it
-    workbook.save(handle)
-    handle.seek(0)
-    return handle
-
-
-def _xlsx_value(sheet, value):
-    if isinstance(value, str):
-        return neutralise(value)
-    number_format = _XLSX_TIME_FORMATS.get(type(value))
-    if number_format is None:
-        return value
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.number_format = number_format
-    return cell

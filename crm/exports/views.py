@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -34,7 +33,6 @@ from crm.exports.formats import (
     csv_chunks,
     find_unencodable,
     named_problems_summary,
-    xlsx_file,
 )
 from crm.exports.forms import ExportForm, LikersExportForm
 from crm.exports.likers import (
@@ -56,6 +54,7 @@ from crm.exports.rosters import (
     event_roster,
 )
 from crm.exports.snapshot import open_snapshot
+from crm.exports.xlsx import xlsx_chunks
 from crm.extensions import db
 from crm.societies.models import Society
 from crm.supporters.queries import list_categories
@@ -220,25 +219,29 @@ def _send(
     sheet_title: str,
     snapshot: Connection | None = None,
 ) -> Response:
-    """The file as a download: CSV streamed chunk by chunk, xlsx from a temporary
-    file once written. The snapshot is closed when the rows have been read."""
+    """The file as a download, streamed as it is written (CSV or xlsx)."""
     name = f"{name}-{datetime.now(JST):%Y%m%d-%H%M}"
     if file_format == "xlsx":
-        try:
-            handle = xlsx_file(header, rows, sheet_title, column_widths)
-        finally:
-            if snapshot is not None:
-                snapshot.close()
-        return send_file(
-            handle, mimetype=XLSX_MIMETYPE, as_attachment=True,
-            download_name=f"{name}.xlsx", max_age=0,
+        return _streamed(
+            xlsx_chunks(header, rows, sheet_title, column_widths), snapshot,
+            content_type=XLSX_MIMETYPE, filename=f"{name}.xlsx",
         )  # fmt: skip
     encoding = "cp932" if file_format == "csv-cp932" else "utf-8-sig"
     charset = "shift_jis" if encoding == "cp932" else "utf-8"
 
+    return _streamed(
+        csv_chunks(header, rows, encoding), snapshot,
+        content_type=f"text/csv; charset={charset}", filename=f"{name}.csv",
+    )  # fmt: skip
+
+
+def _streamed(parts, snapshot: Connection | None, content_type: str, filename: str):
+    """Send the parts as they are made; the snapshot closes when the rows are read
+    or when the download is broken off."""
+
     def chunks():
         try:
-            yield from csv_chunks(header, rows, encoding)
+            yield from parts
         finally:
             if snapshot is not None:
                 snapshot.close()
@@ -246,6 +249,6 @@ def _send(
     closing = [snapshot.close] if snapshot is not None else []
     return Response(
         ClosingIterator(chunks(), closing),
-        content_type=f"text/csv; charset={charset}",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -77,24 +77,18 @@ def _stored_keys(row) -> dict[str, str]:
 def _candidates(keys: list[dict[str, str]]):
     """Stored Likers sharing any key with these, read through the key indexes.
 
-    A reading or a name is shared by many (hundreds, in the demo data), so those
-    are asked together with the birth dates or postal codes that go with them.
+    A reading is shared by many (hundreds, in the demo data), so readings are
+    asked together with the birth dates that go with them.
     """
     emails = {k["email"] for k in keys if "email" in k}
     phones = {k["phone"] for k in keys if "phone" in k}
     phones |= {"81" + p[1:] for p in phones}  # stored as typed: +81 … or 0 …
     born: dict[str, set[date]] = {}  # reading -> birth dates
-    postal: dict[str, set[str]] = {}  # name -> postal codes
     for k in keys:
         if "kana_birth" in k:
             kana, birth_date = k["kana_birth"].split("|")
             born.setdefault(kana, set()).add(date.fromisoformat(birth_date))
-        if "name_postal" in k:
-            name, digits = k["name_postal"].split("|")
-            # As the registry writes them (postal_code_of: NNN-NNNN), or bare.
-            postal.setdefault(name, set()).update(
-                (f"{digits[:3]}-{digits[3:]}", digits)
-            )
+    names = {k["name_postal"].split("|")[0] for k in keys if "name_postal" in k}
     columns = (
         Supporter.id, Supporter.registration_number, Supporter.family_name,
         Supporter.given_name, Supporter.email_key, Supporter.phone_key,
@@ -106,7 +100,7 @@ def _candidates(keys: list[dict[str, str]]):
         (Supporter.email_key, emails, None, None),
         (Supporter.phone_key, phones, None, None),
         (Supporter.kana_key, born, Supporter.birth_date, born),
-        (Supporter.name_key, postal, Supporter.postal_code, postal),
+        (Supporter.name_key, names, None, None),
     ):
         values = sorted(values)
         for start in range(0, len(values), CHUNK):

@@ -40,7 +40,32 @@ YES = {
 NO = {"", "0", "いいえ", "無", "なし", "不要", "希望しない", "×", "n", "no", "false"}
 _SPLIT_NAME = re.compile(r"[\s\u3000]+")
 _SPLIT_LIST = re.compile(r"[、,，/／;；・\n]+")
+# 「・」 also joins words inside one name (家族・親族), so category cells split on
+# it only where the whole piece is not a category itself.
+_SPLIT_NAMES = re.compile(r"[、,，/／;；\n]+")
 _MUNICIPALITY = re.compile(r"^(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])")
+
+
+def _category_names(cell: str, known: dict[str, int]) -> list[str]:
+    """The category names in a cell: 「家族・親族、ファン」 or 「出身・ファン」."""
+    names = []
+    for piece in _SPLIT_NAMES.split(cell):
+        piece = piece.strip()
+        if not piece:
+            continue
+        parts = [part.strip() for part in piece.split("・")]
+        start = 0
+        while start < len(parts):
+            # The longest run of parts that names a category, else one part.
+            end = next(
+                (end for end in range(len(parts), start, -1)
+                 if fold("・".join(parts[start:end])) in known),
+                start + 1,
+            )  # fmt: skip
+            if name := "・".join(parts[start:end]):
+                names.append(name)
+            start = end
+    return names
 
 
 @dataclass
@@ -185,15 +210,12 @@ def read_liker_row(line: int, cells: dict[str, object], lookups: Lookups) -> Lik
                           date=registered_on.isoformat()))  # fmt: skip
 
     category_ids = []
-    for name in _SPLIT_LIST.split(text.get("categories", "")):
-        if name.strip():
-            found_id = lookups.categories.get(fold(name))
-            if found_id is None:
-                problems.append(
-                    _("“%(text)s” is not a relationship category.", text=name.strip())
-                )
-            else:
-                category_ids.append(found_id)
+    for name in _category_names(text.get("categories", ""), lookups.categories):
+        found_id = lookups.categories.get(fold(name))
+        if found_id is None:
+            problems.append(_("“%(text)s” is not a relationship category.", text=name))
+        elif found_id not in category_ids:
+            category_ids.append(found_id)
     channel_id = None
     if text.get("channel"):
         channel_id = lookups.channels.get(fold(text["channel"]))

@@ -95,6 +95,11 @@ def run_migrations_online():
             # Liker's categories and tags). The pragma only works outside a
             # transaction, so it goes straight to the driver's connection.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            # Renaming the copy back checks every trigger, and the triggers on
+            # attendances name supporters, which is gone at that moment (0009).
+            connection.connection.driver_connection.execute(
+                "PRAGMA legacy_alter_table=ON"
+            )
         context.configure(
             connection=connection, target_metadata=get_metadata(), **conf_args
         )

@@ -33,7 +33,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from crm.documents.models import Issuance
 from crm.events.models import Attendance, Event, EventDay, Guest, Theme, WalkInCount
 from crm.extensions import db
 from crm.societies.models import Society, SocietyMembership
@@ -160,12 +159,11 @@ def _registered_as_of(as_of: date):
 
 
 def _issued_by(kind: str, as_of: date):
-    return Supporter.id.in_(
-        select(Issuance.supporter_id).where(
-            Issuance.kind == kind,
-            unindexed(Issuance.issued_at) < _end_of_day_utc(as_of),
-        )
-    )
+    """The Liker's first card (certificate) was printed by the end of the day;
+    the first issue of each kind is kept on the Liker (migration 0009)."""
+    first_issue = {"card": Supporter.card_issued_at,
+                   "certificate": Supporter.certificate_issued_at}[kind]  # fmt: skip
+    return unindexed(first_issue) < _end_of_day_utc(as_of)
 
 
 def _years_before(day: date, years: int) -> date:
@@ -378,25 +376,15 @@ def event_figures(period: Period) -> dict[str, dict[int, EventFigures]]:
         .group_by(pairs.c.supporter_id)
         .cte("persons")
     )
-    # First time: no attendance on an earlier day, asked once per participant.
-    # "Earlier" is written as not one of the days from the period's start on (a
-    # few hundred, hashed once): the probe then reads ix_attendances_supporter
-    # alone, without looking up each attended day.
-    later_days = select(EventDay.id).where(EventDay.day >= period.start)
-    took_part_before = (
-        select(Attendance.id)
-        .where(
-            Attendance.supporter_id == persons.c.supporter_id,
-            Attendance.event_day_id.not_in(later_days),
-        )
-        .exists()
-    )
+    # First time: the Liker's first event day ever (kept by the database, see
+    # migration 0009) falls in the period; they have a day in it, so not after.
+    first_time = Supporter.first_participated_on >= period.start
     people = (
         select(
             persons.c.supporter_id,
             persons.c.days,
             case((Supporter.residence.in_(OUTSIDE_TOWN), 1), else_=0).label("outside"),
-            case((took_part_before, 0), else_=1).label("first_time"),
+            case((first_time, 1), else_=0).label("first_time"),
         )
         .join(Supporter, Supporter.id == persons.c.supporter_id)
         .cte("people")

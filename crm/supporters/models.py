@@ -90,6 +90,8 @@ class Supporter(db.Model):
         # the wide search index, PostgreSQL read the whole table for 100 names
         # when the statistics said hundreds share each one (the demo data).
         Index("ix_supporters_name_postal", "name_key", "postal_code"),
+        # The report reads each participant's residence and first day from here.
+        Index("ix_supporters_participant", "id", "residence", "first_participated_on"),
         # One per search key: a prefix range on the key, then status, kana_key and
         # id from the index alone (queries.matching_keys), never the table rows.
         *(
@@ -153,6 +155,12 @@ class Supporter(db.Model):
     introduced_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("supporters.id", ondelete="SET NULL"), index=True
     )
+    # For the report, kept by triggers on attendances and issuances (migration
+    # 0009), never written by the app: the earliest event day the Liker attended,
+    # and when their first card and first certificate were printed (UTC).
+    first_participated_on: Mapped[date | None]
+    card_issued_at: Mapped[datetime | None]
+    certificate_issued_at: Mapped[datetime | None]
     # Set when this record was merged into another (status "merged"): its QR code
     # leads to the survivor.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
