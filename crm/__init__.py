@@ -56,6 +56,14 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(
         app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True
     )
+
+    @app.before_request
+    def raise_upload_limit():
+        # Before CSRFProtect's hook, which is the first to read the form.
+        view = app.view_functions.get(request.endpoint) if request.endpoint else None
+        if getattr(view, "max_upload", None):
+            request.max_content_length = view.max_upload
+
     csrf.init_app(app)
     bootstrap.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

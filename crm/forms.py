@@ -16,6 +16,17 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from crm.eras import DateParseError, parse_date
 
 
+def allows_upload(size: int):
+    """Mark a view whose form may carry a file bigger than MAX_CONTENT_LENGTH
+    (the import's lists); the limit is raised for its requests only."""
+
+    def mark(view):
+        view.max_upload = size
+        return view
+
+    return mark
+
+
 def choices(pairs) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -378,6 +378,30 @@ def test_the_event_roster_exports_likers_guests_and_counts(
     assert sheet[1][6] == time(9, 30) and sheet[3][3] == "'=市民 一郎"
 
 
+def test_a_stopped_liker_is_counted_in_the_roster_but_not_named(
+    app, likers, event_with_roster, signed_in
+):
+    from crm.rights.services import stop_use
+
+    event_id = event_with_roster["event_id"]
+    with app.app_context():
+        stop_use(db.session.get(Supporter, likers["tokyo"][0]))
+        db.session.commit()
+    staff = signed_in("staff")
+    response = staff.post_form(
+        f"/exports/events/{event_id}/roster", {"format": "csv"},
+        token_from=f"/events/{event_id}",
+    )  # fmt: skip
+    text = response.get_data(as_text=True)
+    assert "東京" not in text and likers["tokyo"][1] not in text
+    rows = csv_rows(response)
+    assert ["2025-06-01", "Likers", "", "（利用停止）", "", "ボランティア", "09:30:00",
+            "", "1"] in rows  # fmt: skip
+    with app.app_context():
+        entry = last_export()
+    assert likers["tokyo"][0] not in ids_from_ranges(entry.details["supporter_ids"])
+
+
 def test_the_roster_names_characters_cp932_lacks_and_is_staff_only(
     app, likers, event_with_roster, signed_in
 ):

@@ -224,7 +224,15 @@ def test_a_stopped_liker_is_in_no_list_search_export_print_or_public_page(
     with app.test_request_context():
         person = make_supporter(family_name="停止", family_name_kana="テイシ")
         other = make_supporter(family_name="継続", family_name_kana="ケイゾク")
+        society = Society(name="東京夕張会")
+        db.session.add(society)
+        db.session.flush()
+        for member in (person, other):
+            db.session.add(
+                SocietyMembership(society_id=society.id, supporter_id=member.id)
+            )
         db.session.commit()
+        society_id = society.id
         ids = (person.id, person.registration_number, person.public_token)
         other_number = other.registration_number
     person_id, number, token = ids
@@ -238,6 +246,8 @@ def test_a_stopped_liker_is_in_no_list_search_export_print_or_public_page(
         html = staff.get(f"/likers/{query}").get_data(as_text=True)
         assert f'href="/likers/{person_id}"' not in html, query
     assert other_number in staff.get("/likers/").get_data(as_text=True)
+    members = staff.get(f"/societies/{society_id}").get_data(as_text=True)
+    assert number not in members and other_number in members
     exported = staff.post_form(
         "/exports/likers", {"query": "status=all", "format": "csv", "columns": ["number"]},
         token_from="/exports/likers",

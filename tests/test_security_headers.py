@@ -230,8 +230,20 @@ def test_xlsx_that_unpacks_too_large_is_refused(app, signed_in, monkeypatch):
 
 
 def test_an_upload_over_the_size_limit_is_refused(app, signed_in):
-    data = b"a,b\n" + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    data = b"a,b\n" + b"x" * (reading.MAX_BYTES + 2 * 1024 * 1024)
     response = _upload(signed_in("staff"), data, name="big.csv")
     assert response.status_code == 413
     assert "ファイルが大きすぎます" in response.get_data(as_text=True)
     assert _nothing_written(app)
+
+
+def test_only_the_import_takes_files_bigger_than_other_forms(app, signed_in):
+    """Lists may be up to 50 MB; every other form keeps the general limit."""
+    bigger = app.config["MAX_CONTENT_LENGTH"] + 1024 * 1024
+    response = _upload(signed_in("staff"), b"PK" + b"\0" * bigger, name="big.xlsx")
+    assert response.status_code == 400  # read, and found not to be a workbook
+    assert "読み取れるExcelファイル" in response.get_data(as_text=True)
+    public = app.test_client().post(
+        "/join", data=b"x" * bigger, content_type="application/x-www-form-urlencoded"
+    )
+    assert public.status_code == 413

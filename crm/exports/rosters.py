@@ -14,7 +14,7 @@ from crm.events.forms import group_labels, role_labels
 from crm.events.models import Attendance, Event, EventDay, Guest, WalkInCount
 from crm.exports.likers import joined_name, labels_for
 from crm.extensions import db
-from crm.supporters.models import Supporter
+from crm.supporters.models import STOPPED_STATUSES, Supporter
 from crm.templating import japanese_town_terms
 from crm.timeutil import to_jst
 
@@ -25,6 +25,8 @@ ROSTER_COLUMNS = [
 ROSTER_HEADER = [
     "日付", "区分", "登録番号", "氏名", "ふりがな", "役割", "受付時刻", "居住地", "人数",
 ]  # fmt: skip
+# In place of the name of someone whose use was stopped (利用停止) or erased.
+STOPPED_ROW_NAME = "（利用停止）"
 ROSTER_WIDTHS = [11, 18, 11, 16, 18, 12, 9, 8, 6]
 
 
@@ -63,6 +65,7 @@ def event_roster(event: Event, settings) -> Roster:
             Attendance.role,
             Attendance.checked_in_at,
             Supporter.residence,
+            Supporter.status,
         )  # fmt: skip
         .join(Attendance, Attendance.event_day_id == EventDay.id)
         .join(Supporter, Supporter.id == Attendance.supporter_id)
@@ -70,8 +73,15 @@ def event_roster(event: Event, settings) -> Roster:
         .order_by(EventDay.day, Attendance.checked_in_at, Attendance.id)
     )
     for a in attendances:
-        roster.supporter_ids.append(a.id)
         checked_in = to_jst(a.checked_in_at).time().replace(microsecond=0, tzinfo=None)
+        if a.status in STOPPED_STATUSES:
+            # Use stopped or erased: still counted, but nothing that names them.
+            rows_by_day[a.day].append([
+                a.day, word, None, STOPPED_ROW_NAME, None, roles.get(a.role, a.role),
+                checked_in, None, 1,
+            ])  # fmt: skip
+            continue
+        roster.supporter_ids.append(a.id)
         rows_by_day[a.day].append([
             a.day, word, a.registration_number,
             joined_name(a.family_name, a.given_name),

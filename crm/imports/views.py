@@ -19,10 +19,11 @@ from crm.auth.permissions import requires_role
 from crm.events.models import Event
 from crm.exports.formats import csv_bytes
 from crm.extensions import db
+from crm.forms import allows_upload
 from crm.imports import bp
 from crm.imports.columns import FIELDS, guess_mapping
 from crm.imports.models import IMPORT_KINDS, ImportUpload
-from crm.imports.reading import ENCODINGS, UnreadableFile, read_table
+from crm.imports.reading import ENCODINGS, MAX_BYTES, UnreadableFile, read_table
 from crm.imports.records import (
     check_attendance,
     check_memberships,
@@ -70,6 +71,7 @@ def _mapping(upload: ImportUpload) -> dict[int, str]:
 
 @bp.route("/", methods=["GET", "POST"])
 @requires_role("staff")
+@allows_upload(MAX_BYTES + 1024 * 1024)  # the file and the rest of the form
 def index():
     events = db.session.scalars(
         select(Event).order_by(Event.first_day.desc()).limit(200)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from crm.events.models import Attendance
 from crm.extensions import db
 from crm.societies.models import Society, SocietyMembership
-from crm.supporters.models import Supporter
+from crm.supporters.models import STOPPED_STATUSES, Supporter
 
 
 def list_societies_with_counts() -> list[tuple[Society, int, int]]:
@@ -47,7 +47,10 @@ def list_members(society_id: int) -> list[SocietyMembership]:
         db.session.scalars(
             select(SocietyMembership)
             .join(Supporter)
-            .where(SocietyMembership.society_id == society_id)
+            .where(
+                SocietyMembership.society_id == society_id,
+                Supporter.status.not_in(STOPPED_STATUSES),  # no longer listed
+            )
             .options(joinedload(SocietyMembership.supporter))
             .order_by(
                 SocietyMembership.role.desc(),  # officers first
