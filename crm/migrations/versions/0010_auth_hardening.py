@@ -1,4 +1,4 @@
-"""Auth hardening: sessions, sign-in throttling (helper A)
+"""Auth hardening: server-side sessions and sign-in throttling
 
 Revision ID: 0010
 Revises: 0009

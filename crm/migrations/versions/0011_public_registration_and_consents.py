@@ -1,4 +1,4 @@
-"""Public registration, review queue, consent records (helper B)
+"""Public registration, its review queue and links, consent records
 
 Revision ID: 0011
 Revises: 0010

@@ -1,4 +1,4 @@
-"""Personal-data rights and the audit chain (helper C)
+"""Personal-data rights (corrections, stop use, erase) and the audit chain
 
 Audit entries get a hash chain (existing rows are chained in id order) and
 triggers that refuse UPDATE, DELETE (and on PostgreSQL TRUNCATE); Likers get the
