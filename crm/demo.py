@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import insert, select, update
 
 from crm.admin.services import get_settings
+from crm.consents.services import record_bulk_registration_consents
 from crm.documents.qr_store import remember_token_qrs
 from crm.extensions import db
 from crm.supporters.models import (
@@ -173,6 +174,18 @@ def add_demo_supporters(
         ]
         if links:
             db.session.execute(insert(supporter_categories), links)
+        record_bulk_registration_consents(
+            [
+                (
+                    supporter_id,
+                    values.get("news_opt_in", False),
+                    values.get("show_name_publicly", False),
+                )
+                for supporter_id, values in zip(ids, rows, strict=True)
+            ],
+            channel="staff",
+            notice_version=rows[0]["privacy_policy_version"] if rows else None,
+        )
         remember_token_qrs(values["public_token"] for values in rows)
         db.session.execute(
             update(Counter)

@@ -239,16 +239,16 @@ def test_the_audit_screen_filters_by_user_action_record_and_date(app, users, sig
     )
     table = html[html.index('id="audit-entries"') :]
     assert table.count("<tr>") == 2  # the header and the one view by staff
-    assert "supporter #7" in table and "supporter #8" not in table
+    assert "登録者 #7" in table and "登録者 #8" not in table
     html = page.get("/admin/audit/?object_type=supporter&object_id=8").get_data(
         as_text=True
     )
     table = html[html.index('id="audit-entries"') :]
-    assert "supporter #8" in table and "supporter #7" not in table
+    assert "登録者 #8" in table and "登録者 #7" not in table
     html = page.get("/admin/audit/?from=2000-01-01&to=2000-12-31").get_data(
         as_text=True
     )
-    assert "supporter #" not in html[html.index('id="audit-entries"') :]
+    assert "登録者 #" not in html[html.index('id="audit-entries"') :]
     html = page.get("/admin/audit/?verify=1").get_data(as_text=True)
     assert 'id="chain-ok"' in html
 

@@ -16,7 +16,8 @@ ROWS_AT_0001 = [
         " family_name_kana, given_name_kana, residence, registered_on, status,"
         " news_opt_in, name_key, given_name_key, kana_key, given_kana_key,"
         f" created_at, updated_at) VALUES ({i}, 'YL-0000{i}', '髙橋', '﨑子',"
-        " 'タカハシ', 'サキコ', 'in_town', '2024-04-01', 'active', false, '', '', '',"
+        " 'タカハシ', 'サキコ', 'in_town', '2024-04-01', 'active',"
+        f" {'true' if i == 1 else 'false'}, '', '', '',"
         " '', '2024-04-01', '2024-04-01')"
         for i in (1, 2, 3)
     ),
@@ -81,7 +82,12 @@ def test_upgrading_from_the_first_revision_keeps_likers_categories_and_tags(
                 .scalars()
                 .all()
             )
+            consents = connection.execute(
+                text("SELECT supporter_id, kind, granted FROM consent_records")
+            ).all()
         db.engine.dispose()
+    # The news opt-in held before consent records existed becomes one (0011).
+    assert [tuple(c) for c in consents] == [(1, "news", True)]
     assert counts == {"supporters": 3, "supporter_categories": 3, "supporter_tags": 3}
     assert len(set(tokens)) == 3 and all(len(t) >= 20 for t in tokens)
     assert names == ["髙橋﨑子"]

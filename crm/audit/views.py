@@ -9,6 +9,7 @@ from flask import Response, abort, render_template, request
 from sqlalchemy import select
 
 from crm.audit import bp
+from crm.audit.labels import action_label, object_label
 from crm.audit.models import AuditEntry
 from crm.audit.queries import (
     AuditFilter,
@@ -63,6 +64,8 @@ def index():
         actions=distinct_values(AuditEntry.action),
         object_types=distinct_values(AuditEntry.object_type),
         check=verify_chain() if request.args.get("verify") == "1" else None,
+        action_label=action_label,
+        object_label=object_label,
     )
 
 

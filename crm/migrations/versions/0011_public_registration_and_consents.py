@@ -13,6 +13,14 @@ branch_labels = None
 depends_on = None
 
 
+# (kind, which Likers had it) for the consents of Likers registered before this.
+BACKFILLED_CONSENTS = (
+    ("privacy_notice", "privacy_consented_at IS NOT NULL"),
+    ("news", "news_opt_in"),
+    ("public_name", "show_name_publicly"),
+)
+
+
 def upgrade():
     op.create_table(
         "consent_records",
@@ -136,6 +144,16 @@ def upgrade():
             ["introduced_by_id"],
             ["id"],
             ondelete="SET NULL",
+        )
+    # Likers registered before consent records existed: their consents as the
+    # registry held them, entered by staff (who, it does not say).
+    for kind, condition in BACKFILLED_CONSENTS:
+        op.execute(
+            "INSERT INTO consent_records (supporter_id, kind, granted, notice_version,"
+            " channel, recorded_at, recorded_by_id)"
+            f" SELECT id, '{kind}', true, privacy_policy_version, 'staff',"
+            " coalesce(privacy_consented_at, created_at), NULL"
+            f" FROM supporters WHERE {condition}"
         )
     with op.batch_alter_table("town_settings", schema=None) as batch_op:
         batch_op.add_column(
