@@ -245,7 +245,8 @@ def test_a_stopped_liker_is_in_no_list_search_export_print_or_public_page(
     for query in ("", "?q=テイシ", "?status=all", "?status=withdrawn", f"?q={number}"):
         html = staff.get(f"/likers/{query}").get_data(as_text=True)
         assert f'href="/likers/{person_id}"' not in html, query
-    assert other_number in staff.get("/likers/").get_data(as_text=True)
+    listed = staff.get("/likers/").get_data(as_text=True)
+    assert other_number in listed and 'href="/likers/stopped"' in listed
     members = staff.get(f"/societies/{society_id}").get_data(as_text=True)
     assert number not in members and other_number in members
     exported = staff.post_form(
