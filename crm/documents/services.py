@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from reportlab.lib.utils import ImageReader
 from sqlalchemy import insert, select
 
@@ -24,9 +25,25 @@ from crm.printing.business_card import (
 from crm.printing.certificate import CertificateData, Images, render_certificates
 from crm.printing.fonts import font_set
 from crm.printing.qr import known_qr_codes
+from crm.printing.text import TextProblem
 from crm.supporters.models import Supporter
 from crm.supporters.tokens import public_url
 from crm.timeutil import today_jst, utcnow
+
+
+def fonts_missing_message() -> str:
+    """For staff, when no Japanese TrueType font is installed."""
+    return _("The Japanese fonts for printing are not installed. Ask IT staff "
+             "to install IPAex fonts (see the README).")  # fmt: skip
+
+
+def text_problem_message(problem: TextProblem) -> str:
+    """For staff, when a text cannot be printed: a character no font has, or too long."""
+    if problem.missing:
+        return _("No font can show %(chars)s in “%(text)s”. Nothing was printed.",
+                 chars="".join(problem.missing), text=problem.text)  # fmt: skip
+    return _("“%(text)s” is too long for its place even at the smallest size. "
+             "Nothing was printed.", text=problem.text)  # fmt: skip
 
 
 def placeholder_values(

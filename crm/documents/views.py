@@ -30,10 +30,12 @@ from crm.documents.models import IMAGE_KINDS, DocumentImage
 from crm.documents.placeholders import PLACEHOLDERS
 from crm.documents.services import (
     card_offsets,
+    fonts_missing_message,
     public_base_url_is_usable,
     record_issues,
     render_documents,
     sample_supporter,
+    text_problem_message,
 )
 from crm.extensions import db
 from crm.jobs.services import start_print_job
@@ -51,19 +53,6 @@ BACKGROUND_FROM = 300
 MAX_PER_JOB = 20_000
 LAYOUTS = {"card": ("sheet", "single"), "certificate": ("vertical", "horizontal")}
 FILE_NAMES = {"card": "cards", "certificate": "certificates"}
-
-
-def _fonts_missing_message() -> str:
-    return _("The Japanese fonts for printing are not installed. Ask IT staff "
-             "to install IPAex fonts (see the README).")  # fmt: skip
-
-
-def _text_problem_message(problem: TextProblem) -> str:
-    if problem.missing:
-        return _("No font can show %(chars)s in “%(text)s”. Nothing was printed.",
-                 chars="".join(problem.missing), text=problem.text)  # fmt: skip
-    return _("“%(text)s” is too long for its place even at the smallest size. "
-             "Nothing was printed.", text=problem.text)  # fmt: skip
 
 
 def _selection():
@@ -147,7 +136,7 @@ def _print(kind: str):
             back=back,
         )
     except TextProblem as problem:
-        flash(_text_problem_message(problem), "danger")
+        flash(text_problem_message(problem), "danger")
         return redirect(back)
     if record:
         record_issues([s.id for s in supporters], kind, current_user)
@@ -182,7 +171,7 @@ def calibration():
     try:
         fonts = font_set("gothic", tuple(current_app.config["FONT_DIRS"]))
     except FontsMissing:
-        flash(_fonts_missing_message(), "danger")
+        flash(fonts_missing_message(), "danger")
         return redirect(url_for("documents.settings"))
     pdf = render_calibration(fonts, card_offsets(get_settings()))
     return send_file(
@@ -250,10 +239,10 @@ def preview(kind: str):
             options,
         )
     except FontsMissing:
-        flash(_fonts_missing_message(), "danger")
+        flash(fonts_missing_message(), "danger")
         return redirect(url_for("documents.settings"))
     except TextProblem as problem:
-        flash(_text_problem_message(problem), "danger")
+        flash(text_problem_message(problem), "danger")
         return redirect(url_for("documents.settings"))
     return send_file(
         io.BytesIO(pdf), mimetype="application/pdf", download_name=f"preview-{kind}.pdf"

@@ -17,9 +17,11 @@ from crm.admin.services import get_settings
 from crm.auth.models import User
 from crm.documents.models import PrintJob
 from crm.documents.services import (
+    fonts_missing_message,
     public_base_url_is_usable,
     record_issues,
     render_documents,
+    text_problem_message,
 )
 from crm.extensions import db
 from crm.jobs.services import (
@@ -107,18 +109,9 @@ def _render(job_id: int) -> tuple[bytes, list[int]]:
             progress=ProgressWriter(job_id),
         )
     except FontsMissing as error:
-        raise JobFailed(
-            _("The Japanese fonts for printing are not installed. Ask IT staff "
-              "to install IPAex fonts (see the README).")
-        ) from error  # fmt: skip
+        raise JobFailed(fonts_missing_message()) from error
     except TextProblem as problem:
-        if problem.missing:
-            message = _("No font can show %(chars)s in “%(text)s”. Nothing was printed.",
-                        chars="".join(problem.missing), text=problem.text)  # fmt: skip
-        else:
-            message = _("“%(text)s” is too long for its place even at the smallest "
-                        "size. Nothing was printed.", text=problem.text)  # fmt: skip
-        raise JobFailed(message) from problem
+        raise JobFailed(text_problem_message(problem)) from problem
     return pdf, [s.id for s in supporters]
 
 
