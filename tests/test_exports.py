@@ -388,6 +388,9 @@ def test_a_stopped_liker_is_counted_in_the_roster_but_not_named(
         stop_use(db.session.get(Supporter, likers["tokyo"][0]))
         db.session.commit()
     staff = signed_in("staff")
+    page = staff.get(f"/events/{event_id}").get_data(as_text=True)
+    assert likers["tokyo"][1] not in page and "（利用停止）" in page
+    assert likers["hanako"][1] in page
     response = staff.post_form(
         f"/exports/events/{event_id}/roster", {"format": "csv"},
         token_from=f"/events/{event_id}",
