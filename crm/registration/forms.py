@@ -66,10 +66,6 @@ class RegistrationForm(FlaskForm):
             valid = False
         return valid
 
-    def validate_birth_date(self, field):
-        if field.date and not (1900 <= field.date.year and field.date <= today_jst()):
-            raise ValidationError(_l("Enter a date of birth between 1900 and today."))
-
     def to_data(self) -> SupporterData:
         return SupporterData(
             family_name=self.family_name.data,

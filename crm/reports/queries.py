@@ -166,12 +166,32 @@ def _issued_by(kind: str, as_of: date):
     return unindexed(first_issue) < _end_of_day_utc(as_of)
 
 
-def _years_before(day: date, years: int) -> date:
+# The upper limits of the age bands: younger than 20 is 10代以下, and so on.
+AGE_BAND_LIMITS = ((20, "10代以下"), (30, "20代"), (40, "30代"), (50, "40代"),
+                   (60, "50代"), (70, "60代"))  # fmt: skip
+
+
+def years_before(day: date, years: int) -> date:
     """The latest birth date of someone who is that many years old on day."""
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February, in a year without one
         return date(day.year - years, 2, 28)
+
+
+def age_band(birth_date: date | None, birth_year: int | None, as_of: date) -> str:
+    """One Liker's age band, exactly as _age_band counts it in the database."""
+    if birth_date is not None:
+        for years, band in AGE_BAND_LIMITS:
+            if birth_date > years_before(as_of, years):
+                return band
+        return "70代以上"
+    if birth_year is not None:
+        for years, band in AGE_BAND_LIMITS:
+            if birth_year > as_of.year - years:
+                return band
+        return "70代以上"
+    return "不明"
 
 
 def _age_band(as_of: date):
@@ -180,14 +200,13 @@ def _age_band(as_of: date):
     Compared with the birth dates that turn 20, 30 … on the as-of date, so the
     database only compares values, row by row, and computes no ages.
     """
-    limits = ((20, "10代以下"), (30, "20代"), (40, "30代"), (50, "40代"),
-              (60, "50代"), (70, "60代"))  # fmt: skip
     by_date = case(
-        *((Supporter.birth_date > _years_before(as_of, n), band) for n, band in limits),
+        *((Supporter.birth_date > years_before(as_of, n), band)
+          for n, band in AGE_BAND_LIMITS),
         else_="70代以上",
-    )
+    )  # fmt: skip
     by_year = case(
-        *((Supporter.birth_year > as_of.year - n, band) for n, band in limits),
+        *((Supporter.birth_year > as_of.year - n, band) for n, band in AGE_BAND_LIMITS),
         else_="70代以上",
     )
     return case(

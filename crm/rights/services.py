@@ -17,15 +17,13 @@ from crm.documents.models import QrCode
 from crm.events.models import Guest
 from crm.extensions import db
 from crm.registration.models import Registration
+from crm.reports.queries import age_band
 from crm.rights.models import Correction
 from crm.supporters.models import STATUSES, Supporter, supporter_tags
 from crm.supporters.tokens import new_public_token
 from crm.timeutil import today_jst, utcnow
 
 ERASED_NAME = "消去済み"
-# The age bands of the ministry report (crm.reports.queries._age_band).
-BAND_LIMITS = ((20, "10代以下"), (30, "20代"), (40, "30代"), (50, "40代"),
-               (60, "50代"), (70, "60代"))  # fmt: skip
 # Personal columns emptied by erasure (registration number, dates, residence,
 # prefecture, channel and categories stay: the report counts by them).
 WIPED_COLUMNS = {
@@ -63,28 +61,6 @@ def resume_use(supporter: Supporter, user=None) -> None:
 
 
 # --- erasure ------------------------------------------------------------------
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February, in a year without one
-        return date(day.year - years, 2, 28)
-
-
-def age_band(birth_date: date | None, birth_year: int | None, as_of: date) -> str:
-    """The report's age band, computed as the report's SQL computes it."""
-    if birth_date is not None:
-        for years, band in BAND_LIMITS:
-            if birth_date > _years_before(as_of, years):
-                return band
-        return "70代以上"
-    if birth_year is not None:
-        for years, band in BAND_LIMITS:
-            if birth_year > as_of.year - years:
-                return band
-        return "70代以上"
-    return "不明"
 
 
 def coarse_birth(

@@ -47,6 +47,12 @@ def phone_number(_form, field):
             raise ValidationError(_l("Enter a phone number such as 0123-45-6789."))
 
 
+def plausible_birth_date(form, field) -> None:
+    """A date of birth between 1900 and today (shared by the public form)."""
+    if field.date and not (1900 <= field.date.year and field.date <= today_jst()):
+        raise ValidationError(_l("Enter a date of birth between 1900 and today."))
+
+
 class SupporterForm(FlaskForm):
     family_name = StringField(
         _l("Family name"),
@@ -73,7 +79,9 @@ class SupporterForm(FlaskForm):
         validators=[Optional(), Length(max=200), reject_control_characters],
         **TEXT,
     )
-    birth_date = FlexibleDateField(_l("Date of birth"), validators=[Optional()])
+    birth_date = FlexibleDateField(
+        _l("Date of birth"), validators=[Optional(), plausible_birth_date]
+    )
     birth_year = IntegerField(
         _l("Year of birth (when the date is not known)"),
         validators=[Optional(), NumberRange(min=1900, max=today_jst().year)],
@@ -161,10 +169,6 @@ class SupporterForm(FlaskForm):
             and self.birth_date.date.year != field.data
         ):
             raise ValidationError(_l("The year does not match the date of birth."))
-
-    def validate_birth_date(self, field):
-        if field.date and not (1900 <= field.date.year and field.date <= today_jst()):
-            raise ValidationError(_l("Enter a date of birth between 1900 and today."))
 
     def to_data(self) -> SupporterData:
         return SupporterData(

@@ -125,27 +125,16 @@ def merge_supporters(
     merged.categories, merged.tags = [], []
     _move_attendance(survivor.id, merged.id)
     _move_memberships(survivor.id, merged.id)
-    for model in (Guest, Issuance):
+    # Rows that simply point at the merged record now point at the survivor.
+    for column in (
+        Guest.supporter_id, Issuance.supporter_id, ConsentRecord.supporter_id,
+        Supporter.merged_into_id, Supporter.introduced_by_id,
+    ):  # fmt: skip
         db.session.execute(
-            update(model)
-            .where(model.supporter_id == merged.id)
-            .values(supporter_id=survivor.id)
+            update(column.class_)
+            .where(column == merged.id)
+            .values({column.key: survivor.id})
         )
-    db.session.execute(
-        update(Supporter)
-        .where(Supporter.merged_into_id == merged.id)
-        .values(merged_into_id=survivor.id)
-    )
-    db.session.execute(
-        update(Supporter)
-        .where(Supporter.introduced_by_id == merged.id)
-        .values(introduced_by_id=survivor.id)
-    )
-    db.session.execute(
-        update(ConsentRecord)
-        .where(ConsentRecord.supporter_id == merged.id)
-        .values(supporter_id=survivor.id)
-    )
     merged.status = "merged"
     merged.merged_into_id = survivor.id
     survivor.updated_by_id = merged.updated_by_id = user.id if user else None
