@@ -31,6 +31,12 @@ from crm.supporters.tokens import public_url
 from crm.timeutil import today_jst, utcnow
 
 
+def public_base_url_message() -> str:
+    """For staff, when QR codes would point to this PC (see public_base_url_is_usable)."""
+    return _("The public address for QR codes is not set (CRM_PUBLIC_BASE_URL), so "
+             "the codes would point to this PC. Ask IT staff to set it.")  # fmt: skip
+
+
 def fonts_missing_message() -> str:
     """For staff, when no Japanese TrueType font is installed."""
     return _("The Japanese fonts for printing are not installed. Ask IT staff "

@@ -32,6 +32,7 @@ from crm.documents.services import (
     card_offsets,
     fonts_missing_message,
     public_base_url_is_usable,
+    public_base_url_message,
     record_issues,
     render_documents,
     sample_supporter,
@@ -97,8 +98,7 @@ def _print(kind: str):
         return redirect(back)
     base_url = current_app.config["PUBLIC_BASE_URL"]
     if not public_base_url_is_usable(base_url, current_app):
-        flash(_("The public address for QR codes is not set (CRM_PUBLIC_BASE_URL), so "
-                "the codes would point to this PC. Ask IT staff to set it."), "danger")  # fmt: skip
+        flash(public_base_url_message(), "danger")
         return redirect(back)
     options = {
         "back": request.form.get("back") == "y",

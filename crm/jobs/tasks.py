@@ -19,6 +19,7 @@ from crm.documents.models import PrintJob
 from crm.documents.services import (
     fonts_missing_message,
     public_base_url_is_usable,
+    public_base_url_message,
     record_issues,
     render_documents,
     text_problem_message,
@@ -86,10 +87,7 @@ def _render(job_id: int) -> tuple[bytes, list[int]]:
     job = db.session.get(PrintJob, job_id)
     base_url = current_app.config["PUBLIC_BASE_URL"]
     if not public_base_url_is_usable(base_url, current_app):
-        raise JobFailed(
-            _("The public address for QR codes is not set (CRM_PUBLIC_BASE_URL), so "
-              "the codes would point to this PC. Ask IT staff to set it.")
-        )  # fmt: skip
+        raise JobFailed(public_base_url_message())
     supporters = load_supporters(list(job.supporter_ids))
     if not supporters:
         raise JobFailed(_("Nobody to print for."))
