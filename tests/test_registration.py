@@ -373,3 +373,19 @@ def test_the_poster_pdf_carries_the_event_link_as_a_qr_code(app, signed_in, tmp_
         .status_code
         == 403
     )
+
+
+def test_no_poster_is_printed_whose_code_points_to_this_pc(app, signed_in, monkeypatch):
+    """As for cards: people's phones cannot reach 127.0.0.1."""
+    with app.test_request_context():
+        event = make_event(title="炭鉱まつり")
+        new_event_link(event)
+        event_id = event.id
+        db.session.commit()
+    staff = signed_in("staff")
+    monkeypatch.setitem(app.config, "PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+    monkeypatch.setattr(app, "testing", False)
+    response = staff.get(f"/registrations/events/{event_id}/poster.pdf")
+    assert response.status_code == 302
+    page = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "CRM_PUBLIC_BASE_URL" in page

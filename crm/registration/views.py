@@ -22,6 +22,12 @@ from crm.admin.services import get_settings
 from crm.auth.permissions import public, requires_role
 from crm.consents.services import WITHDRAWABLE, ConsentError, withdraw_consent
 from crm.database import writes_data
+from crm.documents.services import (
+    fonts_missing_message,
+    public_base_url_is_usable,
+    public_base_url_message,
+    text_problem_message,
+)
 from crm.events.models import Event
 from crm.extensions import db
 from crm.postal.views import lookup_postal_code
@@ -304,18 +310,24 @@ def poster(event_id: int):
     link = event_link(event)
     if link is None:
         abort(404)
+    url = _public_url(".join_event", token=link.token)
+    if not public_base_url_is_usable(url, current_app):  # as for the cards' codes
+        flash(public_base_url_message(), "danger")
+        return redirect(url_for(".event_link_page", event_id=event.id))
     days = "・".join(f"{d.day.month}月{d.day.day}日" for d in event.days[:5])
     try:
         pdf = render_poster(
-            _public_url(".join_event", token=link.token),
+            url,
             get_settings().programme_name,
             event.title,
             days,
             tuple(current_app.config.get("FONT_DIRS") or ()),
         )
-    except (FontsMissing, TextProblem) as error:
-        current_app.logger.warning("poster not printed: %s", error)
-        flash(_("The poster could not be printed: a character has no font."), "danger")
+    except FontsMissing:
+        flash(fonts_missing_message(), "danger")
+        return redirect(url_for(".event_link_page", event_id=event.id))
+    except TextProblem as problem:
+        flash(text_problem_message(problem), "danger")
         return redirect(url_for(".event_link_page", event_id=event.id))
     return send_file(
         io.BytesIO(pdf),
