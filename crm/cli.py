@@ -457,6 +457,7 @@ def import_command(kind, file, event_id, dry_run, encoding, duplicates):  # noqa
 def register(app: Flask) -> None:
     from crm.audit.cli import audit_cli
     from crm.jobs.cli import jobs_cli
+    from crm.operations import backup_cli, serving_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(setup_command)
@@ -466,3 +467,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_command)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(audit_cli)
+    serving_cli.register(app)
+    backup_cli.register(app)
