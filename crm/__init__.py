@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from crm import config as crm_config
 from crm.database import init_database, sqlite_url_for
 from crm.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+from crm.operations.logs import init_logging
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -19,6 +20,7 @@ MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
+    init_logging(app)  # before the engine: SQL errors must not quote values
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -180,12 +182,13 @@ def register_errorhandlers(app: Flask) -> None:
         if propagate:
             raise error
         original = getattr(error, "original_exception", None) or error
-        correlation_id = secrets.token_hex(6)
+        # The request's id in the log (crm.operations.logs) is the number shown.
+        correlation_id = g.get("request_id") or secrets.token_hex(6)
         app.logger.error(
             "Error %s on %s %s",
             correlation_id,
             request.method,
-            request.path,
+            request.endpoint or "(no route)",  # never the path: it may hold a token
             exc_info=(type(original), original, original.__traceback__),
         )
         db.session.rollback()  # the failed transaction must not serve the page

@@ -20,7 +20,8 @@ from crm.auth.models import User, UserSession
 from crm.extensions import db
 from crm.timeutil import utcnow
 
-STATIC_ENDPOINTS = {"static", "bootstrap.static"}
+# No session work (no "seen" refresh, no Set-Cookie): files and the health check.
+STATIC_ENDPOINTS = {"static", "bootstrap.static", "main.healthz"}
 # The "seen" time is rewritten (and the cookie sent again) at most this often.
 SEEN_RESOLUTION_SECONDS = 30
 

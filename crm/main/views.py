@@ -1,10 +1,9 @@
 from flask import redirect, request, session, url_for
-from sqlalchemy import text
 
 from crm.auth.permissions import public
 from crm.auth.views import safe_next
-from crm.extensions import db
 from crm.main import bp
+from crm.operations.serving import health_problem
 
 
 @bp.route("/")
@@ -23,6 +22,8 @@ def set_language(code: str):
 @bp.route("/healthz")
 @public
 def healthz():
-    """For monitors and load balancers: the app answers and reaches its database."""
-    db.session.execute(text("SELECT 1"))
+    """For monitors and load balancers: the app answers, its database is up to date."""
+    problem = health_problem()
+    if problem:
+        return {"status": "unavailable", "reason": problem}, 503
     return {"status": "ok"}
