@@ -106,6 +106,15 @@ class Supporter(db.Model):
         Index("ix_supporters_name_postal", "name_key", "postal_code"),
         # The report reads each participant's residence and first day from here.
         Index("ix_supporters_participant", "id", "residence", "first_participated_on"),
+        # The list filtered by residence: its count and first page from the index
+        # alone (migration 0013; a quarter of the table read from disk before).
+        Index(
+            "ix_supporters_residence_status_kana",
+            "residence",
+            "status",
+            "kana_key",
+            "id",
+        ),
         # One per search key: a prefix range on the key, then status, kana_key and
         # id from the index alone (queries.matching_keys), never the table rows.
         *(
@@ -177,7 +186,10 @@ class Supporter(db.Model):
     certificate_issued_at: Mapped[datetime | None]
     # Set when this record was merged into another (status "merged"): its QR code
     # leads to the survivor.
-    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("supporters.id"))
+    # Indexed (0013): the Liker page lists the records merged into this one.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("supporters.id"), index=True
+    )
     # Printed in the QR code of the certificate and card; replaced to revoke.
     public_token: Mapped[str] = mapped_column(String(40), unique=True)
 

@@ -173,7 +173,12 @@ def _activity_restrictions(filters: SupporterFilter) -> list[ColumnElement[bool]
             if wanted == "issued":
                 conditions.append(Supporter.id.in_(issued))
             else:
-                conditions.append(Supporter.id.not_in(issued))
+                # NOT EXISTS, never NOT IN: PostgreSQL hashes a NOT IN list only
+                # while it fits in work_mem, and past that compares every Liker
+                # with every issue (hours at a million Likers; scripts/bench_scale).
+                conditions.append(
+                    ~issued.where(Issuance.supporter_id == Supporter.id).exists()
+                )
     if filters.society_id:
         conditions.append(
             Supporter.id.in_(
