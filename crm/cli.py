@@ -454,6 +454,21 @@ def import_command(kind, file, event_id, dry_run, encoding, duplicates):  # noqa
     click.echo(f"Imported {check.rows} rows: {summary}.")
 
 
+@click.command("housekeeping")
+@with_appcontext
+def housekeeping_command():
+    """Delete what is kept only for a while (run daily, e.g. after the backup)."""
+    from crm.operations.housekeeping import remove_expired
+
+    removed = remove_expired()
+    db.session.commit()
+    click.echo(
+        f"Removed: {removed.throttles} sign-in throttle rows, {removed.sessions} old"
+        f" sessions, {removed.print_pdfs} print PDFs, {removed.uploads} import"
+        f" uploads, {removed.rate_limit_windows} rate-limit windows."
+    )
+
+
 def register(app: Flask) -> None:
     from crm.audit.cli import audit_cli
     from crm.jobs.cli import jobs_cli
@@ -467,5 +482,6 @@ def register(app: Flask) -> None:
     app.cli.add_command(import_command)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(audit_cli)
+    app.cli.add_command(housekeeping_command)
     serving_cli.register(app)
     backup_cli.register(app)

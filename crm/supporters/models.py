@@ -79,13 +79,27 @@ class Counter(db.Model):
     value: Mapped[int] = mapped_column(default=0)
 
 
+# The columns of ix_supporters_report_figures (migration 0014).
+REPORT_FIGURE_COLUMNS = (
+    "registered_on", "status", "withdrawn_on", "id", "residence", "prefecture",
+    "channel_id", "birth_date", "birth_year", "card_issued_at", "certificate_issued_at",
+)  # fmt: skip
+
+
 class Supporter(db.Model):
     """A registered supporter: the UI calls them by the programme's word (Likers)."""
 
     __tablename__ = "supporters"
     __table_args__ = (
         Index("ix_supporters_status_kana", "status", "kana_key", "id"),
-        Index("ix_supporters_registered_on", "registered_on"),
+        # The report's Likers figures read every Liker's registration, status and
+        # breakdown columns: from this index alone, never the wide table rows
+        # (PostgreSQL: 18 MB instead of 140–300 MB at 200,000 Likers). Its first
+        # column also serves what the plain index on registered_on served.
+        Index(
+            "ix_supporters_report_figures",
+            *REPORT_FIGURE_COLUMNS,
+        ),
         # Duplicate checks look names up (same name and postal code): with only
         # the wide search index, PostgreSQL read the whole table for 100 names
         # when the statistics said hundreds share each one (the demo data).
