@@ -233,6 +233,40 @@ def test_every_figure_matches_the_dataset_counted_independently(app, dataset):
         assert societies[society_name]["participations"] == expected
 
 
+def test_on_postgresql_the_parts_share_one_snapshot_unless_the_transaction_wrote(
+    app, dataset, monkeypatch
+):
+    from crm.reports import queries
+
+    if (
+        make_url(app.config["SQLALCHEMY_DATABASE_URI"]).get_backend_name()
+        != "postgresql"
+    ):
+        pytest.skip("SQLite counts the parts in turn, on its one connection")
+    parts = []
+    in_snapshot = queries._in_snapshot
+    monkeypatch.setattr(
+        queries, "_in_snapshot",
+        lambda app_, snapshot, part, period: parts.append(part.__name__)
+        or in_snapshot(app_, snapshot, part, period),
+    )  # fmt: skip
+    with app.app_context():
+        at_once = compute_report(*PERIOD, AS_OF).as_dict()
+        assert sorted(parts) == ["_event_part", "_likers_and_societies"]
+        db.session.rollback()
+    with app.app_context():  # a transaction with a new Liker, not yet committed
+        parts.clear()
+        make_supporter(registered_on=date(2025, 6, 1))
+        in_turn = compute_report(*PERIOD, AS_OF).as_dict()
+        assert parts == []
+        db.session.rollback()
+    # The same figures either way, and the transaction's own Liker is counted.
+    assert in_turn["likers"]["registered"] == at_once["likers"]["registered"] + 1
+    assert in_turn["events"] == at_once["events"]
+    assert in_turn["by_event"] == at_once["by_event"]
+    assert in_turn["societies"] == at_once["societies"]
+
+
 def test_the_as_of_date_moves_registrations_and_cuts_events(app, dataset):
     with app.app_context():
         earlier = compute_report(*PERIOD, date(2025, 8, 15)).as_dict()
