@@ -17,7 +17,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import selectinload
 
 from crm.admin.services import get_settings
-from crm.documents.models import Issuance
 from crm.events.models import Attendance, EventDay
 from crm.extensions import db
 from crm.japanese import email_key, is_kana, phone_key, query_key
@@ -167,18 +166,16 @@ def _activity_restrictions(filters: SupporterFilter) -> list[ColumnElement[bool]
         if filters.attended_to:
             attended = attended.where(EventDay.day <= filters.attended_to)
         conditions.append(Supporter.id.in_(attended))
-    for kind, wanted in (("card", filters.card), ("certificate", filters.certificate)):
-        if wanted:
-            issued = select(Issuance.supporter_id).where(Issuance.kind == kind)
-            if wanted == "issued":
-                conditions.append(Supporter.id.in_(issued))
-            else:
-                # NOT EXISTS, never NOT IN: PostgreSQL hashes a NOT IN list only
-                # while it fits in work_mem, and past that compares every Liker
-                # with every issue (hours at a million Likers; scripts/bench_scale).
-                conditions.append(
-                    ~issued.where(Issuance.supporter_id == Supporter.id).exists()
-                )
+    # Each Liker's first card and certificate are kept on the Liker by the database
+    # (migration 0009's triggers): a column test, not a search of the issuances
+    # (1.2 s at a million Likers with NOT EXISTS; NOT IN never returned).
+    first_issues = ((filters.card, Supporter.card_issued_at),
+                    (filters.certificate, Supporter.certificate_issued_at))  # fmt: skip
+    for wanted, issued_at in first_issues:
+        if wanted == "issued":
+            conditions.append(issued_at.is_not(None))
+        elif wanted:
+            conditions.append(issued_at.is_(None))
     if filters.society_id:
         conditions.append(
             Supporter.id.in_(
