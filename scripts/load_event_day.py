@@ -170,7 +170,7 @@ class Desk:
                     headers=headers, timeout=30,
                 ),
             )  # fmt: skip
-            if answer is not None and answer.json().get("status") in (
+            if answer is not None and answer.json().get("result") in (
                 "checked_in",
                 "already",
             ):
@@ -187,7 +187,11 @@ def export_all(base: str, file_format: str, rec: Recorder, results: list) -> Non
     )
     if page is None:
         return
-    columns = re.findall(r'name="columns"[^>]*value="([^"]+)"[^>]*checked', page.text)
+    columns = [  # the boxes ticked by default, as staff would leave them
+        re.search(r'value="([^"]+)"', tag).group(1)
+        for tag in re.findall(r"<input[^>]*>", page.text)
+        if 'name="columns"' in tag and "checked" in tag
+    ]
     form = {"csrf_token": TOKEN.search(page.text).group(1), "query": "",
             "format": file_format, "columns": columns}  # fmt: skip
     started = time.perf_counter()
@@ -288,7 +292,11 @@ def main() -> int:  # noqa: C901 - one run, told in order
         "CRM_REGISTRATION_RATE_LIMIT": "100000",
         "CRM_EVENT_REGISTRATION_RATE_LIMIT": "100000",
     }
-    server = subprocess.Popen(gunicorn_command(port, workdir), cwd=ROOT, env=env)  # noqa: S603
+    server_log = (workdir / "server.log").open("wb")  # the app's JSON request log
+    server = subprocess.Popen(  # noqa: S603
+        gunicorn_command(port, workdir), cwd=ROOT, env=env,
+        stdout=server_log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     rec, checked, exports, backup = Recorder(), set(), [], {}
     backup_file = workdir / "middle-of-the-day.backup"
