@@ -56,7 +56,8 @@ from load_registration import (  # noqa: E402
     reset_database,
     staff_member,
 )
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from load_registration import prepare as prepare_registration  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 PUBLIC_BASE_URL = "https://likers.example.jp"
@@ -77,44 +78,27 @@ def parse_args():
 
 
 def prepare(url: str, likers: int, checkins: int) -> dict:
-    """Migrate, a staff account, demo Likers, today's event with a registration link."""
-    from flask_migrate import upgrade
-
-    from crm import create_app
-    from crm.admin.services import ensure_settings
-    from crm.auth.services import create_user
-    from crm.demo import add_demo_supporters
-    from crm.extensions import db
-    from crm.registration.services import new_event_link
-    from crm.setup_data import seed_reference_data
-    from crm.supporters.models import Supporter
-    from crm.timeutil import today_jst
-    from tests.factories import make_event
-
-    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 40, "DATABASE_URL": url})
-    with app.test_request_context():
-        upgrade()
-        seed_reference_data()
-        ensure_settings().registration_review = False
-        create_user(EMAIL, "Load", "staff", PASSWORD)
-        db.session.commit()
-        add_demo_supporters(likers, seed=11)
-        event = make_event(title="夕張Likers!交流まつり", first_day=today_jst())
-        link = new_event_link(event).token
-        db.session.commit()
-        ids = list(db.session.scalars(select(Supporter.id)))
+    """load_registration's set-up (registrations not held for review), and the
+    QR codes of the Likers the desks will scan on the event's day."""
+    prepared = prepare_registration(url, likers, review=False)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        day_id = connection.execute(
+            text("SELECT id FROM event_days WHERE event_id = :event"),
+            {"event": prepared["event_id"]},
+        ).scalar_one()
         tokens = list(
-            db.session.scalars(
-                select(Supporter.public_token)
-                .where(Supporter.status == "active")
-                .order_by(func.random())
-                .limit(checkins)
-            )
+            connection.execute(
+                text(
+                    "SELECT public_token FROM supporters WHERE status = 'active'"
+                    " ORDER BY random() LIMIT :count"
+                ),
+                {"count": checkins},
+            ).scalars()
         )
-        day_id = event.days[0].id
-        db.session.remove()
-        db.engine.dispose()
-    return {"link": link, "ids": ids, "tokens": tokens, "day_id": day_id}
+    engine.dispose()
+    return {"link": prepared["token"], "ids": prepared["ids"], "day_id": day_id,
+            "tokens": tokens}  # fmt: skip
 
 
 def signed_in_session(base: str, rec: Recorder) -> requests.Session | None:

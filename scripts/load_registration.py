@@ -95,12 +95,14 @@ def prepare(url: str, likers: int, review: bool) -> dict:
         create_user(EMAIL, "Load", "staff", PASSWORD)
         db.session.commit()
         add_demo_supporters(likers, seed=7)
-        token = new_event_link(make_event(title="負荷試験まつり")).token
+        event = make_event(title="負荷試験まつり")  # one day: today
+        token = new_event_link(event).token
         db.session.commit()
         ids = list(db.session.scalars(select(Supporter.id)))
+        event_id = event.id
         db.session.remove()
         db.engine.dispose()
-    return {"token": token, "ids": ids}
+    return {"token": token, "ids": ids, "event_id": event_id}
 
 
 def free_port() -> int:
