@@ -26,6 +26,37 @@ def _reset_postgresql(url: str) -> None:
     engine.dispose()
 
 
+def _admin_engine():
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ["CRM_TEST_DATABASE_URL"])
+    return url, create_engine(
+        url.set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+
+
+def fresh_postgresql_database(name: str) -> str:
+    """An empty database of this name on the CRM_TEST_DATABASE_URL server: its URL.
+
+    For tests that need a database of their own (upgrades, backups, servers), apart
+    from the session's one.
+    """
+    url, admin = _admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgresql_database(name: str) -> None:
+    _url, admin = _admin_engine()
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def app(request, tmp_path_factory):
     """The app on an empty database migrated to head; once per backend."""

@@ -7,8 +7,7 @@ import os
 import threading
 
 import pytest
-from sqlalchemy import create_engine, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from crm.audit.chain import GENESIS, entry_hash
@@ -17,6 +16,7 @@ from crm.audit.models import AuditEntry, AuditLogIsAppendOnly
 from crm.audit.queries import verify_chain
 from crm.audit.services import record_event
 from crm.extensions import db
+from tests.conftest import fresh_postgresql_database
 from tests.factories import make_supporter
 
 
@@ -293,15 +293,7 @@ def _fresh_database(tmp_path, backend: str) -> str:
         return f"sqlite:///{tmp_path}/chain-upgrade.sqlite3"
     if not os.environ.get("CRM_TEST_DATABASE_URL"):
         pytest.skip("no PostgreSQL URL given (CRM_TEST_DATABASE_URL)")
-    url = make_url(os.environ["CRM_TEST_DATABASE_URL"])
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS crm_audit_chain_test"))
-        connection.execute(text("CREATE DATABASE crm_audit_chain_test"))
-    admin.dispose()
-    return url.set(database="crm_audit_chain_test").render_as_string(
-        hide_password=False
-    )
+    return fresh_postgresql_database("crm_audit_chain_test")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

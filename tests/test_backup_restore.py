@@ -8,7 +8,6 @@ import time
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
 
 from crm import create_app
 from crm.audit.services import record_event
@@ -21,6 +20,7 @@ from crm.extensions import db
 from crm.operations import backup
 from crm.setup_data import seed_reference_data
 from crm.supporters.models import Supporter
+from tests.conftest import drop_postgresql_database, fresh_postgresql_database
 from tests.factories import make_supporter
 
 SECRET = "backup-test-secret-key-long-enough-0123456789"
@@ -253,24 +253,6 @@ def test_a_failed_backup_leaves_no_file_under_the_final_name(
 # --- PostgreSQL --------------------------------------------------------------
 
 
-def postgresql_database(name: str) -> str:
-    url = make_url(os.environ["CRM_TEST_DATABASE_URL"])
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgresql_database(name: str) -> None:
-    url = make_url(os.environ["CRM_TEST_DATABASE_URL"])
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
-
-
 needs_postgresql = pytest.mark.skipif(
     not os.environ.get("CRM_TEST_DATABASE_URL"),
     reason="no PostgreSQL URL given (CRM_TEST_DATABASE_URL)",
@@ -279,8 +261,8 @@ needs_postgresql = pytest.mark.skipif(
 
 @needs_postgresql
 def test_postgresql_backup_restores_onto_a_set_up_but_empty_database(tmp_path):
-    source = make_app(postgresql_database("crm_backup_test_source"))
-    target = make_app(postgresql_database("crm_backup_test_target"))
+    source = make_app(fresh_postgresql_database("crm_backup_test_source"))
+    target = make_app(fresh_postgresql_database("crm_backup_test_target"))
     try:
         migrate(source)
         facts = populate(source)

@@ -15,11 +15,11 @@ from datetime import date, datetime
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 
 from crm import create_app
 from crm.japanese import email_key, kana_key, name_key, phone_key
+from tests.conftest import fresh_postgresql_database
 
 TS = "2024-04-01 09:00:00"
 # 渚 is U+FA46 (NFC would turn it into U+6E1A), 𠮷 is outside the BMP, and 葛󠄀
@@ -218,13 +218,7 @@ def _database_url(tmp_path, backend: str) -> str:
         return f"sqlite:///{tmp_path}/upgrade.sqlite3"
     if not os.environ.get("CRM_TEST_DATABASE_URL"):
         pytest.skip("no PostgreSQL URL given (CRM_TEST_DATABASE_URL)")
-    url = make_url(os.environ["CRM_TEST_DATABASE_URL"])
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS crm_upgrade_test"))
-        connection.execute(text("CREATE DATABASE crm_upgrade_test"))
-    admin.dispose()
-    return url.set(database="crm_upgrade_test").render_as_string(hide_password=False)
+    return fresh_postgresql_database("crm_upgrade_test")
 
 
 def _revisions(app) -> list[str]:

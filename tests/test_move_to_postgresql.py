@@ -16,16 +16,15 @@ from crm.operations.tables import (
 )
 from crm.setup_data import seed_reference_data
 from crm.supporters.models import Supporter
+from tests.conftest import drop_postgresql_database, fresh_postgresql_database
 from tests.factories import make_supporter
 from tests.test_backup_restore import (
     assert_restored_intact,
-    drop_postgresql_database,
     likers_in,
     make_app,
     migrate,
     needs_postgresql,
     populate,
-    postgresql_database,
     run,
 )
 
@@ -54,7 +53,7 @@ def moved(tmp_path):
     source = make_app(f"sqlite:///{tmp_path}/crm.sqlite3")
     migrate(source)
     facts = populate(source, likers=150)
-    target_url = postgresql_database(TARGET)
+    target_url = fresh_postgresql_database(TARGET)
     result = run(source, "move-to-postgresql", "--to", target_url)
     target = make_app(target_url)
     yield source, target, facts, result
@@ -135,7 +134,7 @@ def test_a_sqlite_backup_restores_onto_postgresql(tmp_path):
     facts = populate(source, likers=20)
     file = tmp_path / "likers.tar.gz"
     assert run(source, "backup", "-o", str(file)).exit_code == 0
-    target = make_app(postgresql_database(TARGET))
+    target = make_app(fresh_postgresql_database(TARGET))
     try:
         migrate(target)  # as setup leaves it, without the admin: lists only
         with target.app_context():

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from crm import create_app
 from crm.extensions import db
 from crm.operations.serving import migration_head, production_problems
+from tests.conftest import fresh_postgresql_database
 
 REPO = Path(__file__).resolve().parent.parent
 GUNICORN_CONFIG = REPO / "deploy" / "gunicorn.conf.py"
@@ -32,13 +33,7 @@ def own_postgresql_url(name: str) -> str | None:
     """A fresh database of this name on the CRM_TEST_DATABASE_URL server, or None."""
     if not os.environ.get("CRM_TEST_DATABASE_URL"):
         return None
-    url = make_url(os.environ["CRM_TEST_DATABASE_URL"])
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return fresh_postgresql_database(name)
 
 
 def database_url(backend: str, tmp_path: Path, name: str) -> str:
