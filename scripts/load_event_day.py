@@ -55,6 +55,7 @@ from load_registration import (  # noqa: E402
     register,
     reset_database,
     staff_member,
+    wait_until_healthy,
 )
 from load_registration import prepare as prepare_registration  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
@@ -285,12 +286,7 @@ def main() -> int:  # noqa: C901 - one run, told in order
     rec, checked, exports, backup = Recorder(), set(), [], {}
     backup_file = workdir / "middle-of-the-day.backup"
     try:
-        for _ in range(240):
-            try:
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.25)
+        wait_until_healthy(base)
         started = time.monotonic()
         stop = started + args.duration
         threads = [

@@ -185,6 +185,18 @@ def staff_member(base: str, ids: list[int], stop: float, rec: Recorder) -> None:
         time.sleep(random.uniform(0.5, 1.5))  # noqa: S311 - a person reading
 
 
+def wait_until_healthy(base: str, seconds: float = 60) -> None:
+    """Until the server's /healthz answers 200 (it starts in a few seconds)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.25)
+
+
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
@@ -214,12 +226,7 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     rec = Recorder()
     try:
-        for _ in range(240):
-            try:
-                if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.25)
+        wait_until_healthy(base)
         started = time.monotonic()
         stop = started + args.duration
         staff = [
