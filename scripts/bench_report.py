@@ -386,10 +386,14 @@ def periods(today: date) -> list[tuple[str, date, date, date]]:
 
 def explain(statements: Statements, postgresql: bool) -> None:
     connection = db.session.connection()
+    if postgresql:  # as the report's parts run (crm.reports.queries._in_snapshot)
+        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
     for statement, parameters, elapsed in statements.captured:
         print(
             f"\n-- {elapsed * 1000:.1f} ms\n{statement}\n-- parameters: {parameters!r}"
         )
+        if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue  # SET TRANSACTION SNAPSHOT and the like: nothing to explain
         if postgresql:
             rows = connection.exec_driver_sql(
                 "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters
