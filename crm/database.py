@@ -1,5 +1,8 @@
 """Database engine set-up: SQLite durability and locking, shared helpers."""
 
+import re
+import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +14,7 @@ except ImportError:  # Windows
     fcntl = None
 
 from flask import Flask, g, has_app_context, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.engine import Engine
 
 from crm.extensions import db
@@ -72,8 +75,13 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def begin(connection):
-        if wants_write_lock():
-            writers.enter(connection.connection.info)
+        info = connection.connection.info
+        # What SharedSnapshot needs to know: does this transaction hold the write
+        # lock, and has it written anything since it began?
+        info["changes_at_begin"] = connection.connection.driver_connection.total_changes
+        info["immediate"] = wants_write_lock()
+        if info["immediate"]:
+            writers.enter(info)
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN DEFERRED")
@@ -159,3 +167,103 @@ def upsert_insert(table):
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table)
+
+
+class SharedSnapshot:
+    """One moment of the database, read by several connections at once.
+
+    For a long read split over threads (the report): each thread's connection
+    joins the snapshot before it reads, so together they see what one statement
+    would. PostgreSQL: the transaction exports its snapshot and the others import
+    it. SQLite (WAL): a reader's snapshot is taken at its first read; while the
+    write lock is held nobody can commit, so readers that start then all see the
+    same data. The lock is let go as soon as every reader has started.
+    """
+
+    isolation_level: str | None = None
+
+    def join(self, connection: Connection) -> None:
+        raise NotImplementedError
+
+    def wait_until_joined(self, readers: int) -> None:
+        """Called by the thread that opened the snapshot once the readers are started."""
+
+    def close(self) -> None:
+        """Let go of what the snapshot holds (SQLite: the write lock)."""
+
+
+# The snapshot id pg_export_snapshot() returns, e.g. 00000003-0000001B-1.
+_SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
+
+
+class _PostgreSQLSnapshot(SharedSnapshot):
+    isolation_level = "REPEATABLE READ"
+
+    def __init__(self, snapshot_id: str):
+        self.snapshot_id = snapshot_id
+
+    def join(self, connection: Connection) -> None:
+        # Checked against _SNAPSHOT_ID: the statement takes no bound parameters.
+        connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{self.snapshot_id}'")
+
+
+class _SQLiteSnapshot(SharedSnapshot):
+    def __init__(self, lock: sqlite3.Connection | None):
+        self._lock = lock  # None: the session's own transaction holds the write lock
+        self._joined = threading.Semaphore(0)
+
+    def join(self, connection: Connection) -> None:
+        connection.exec_driver_sql("SELECT count(*) FROM sqlite_master").scalar()
+        self._joined.release()
+
+    def wait_until_joined(self, readers: int) -> None:
+        try:
+            for _ in range(readers):  # bounded: a reader that fails never joins
+                if not self._joined.acquire(timeout=10):
+                    break
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # rolls back: the lock is let go
+            self._lock = None
+
+
+def shared_snapshot(lock_wait_seconds: float = 0.25) -> SharedSnapshot | None:
+    """A snapshot of what this session's transaction sees, for other connections.
+
+    None when that cannot be: the transaction has written (only it can see its
+    changes), an in-memory SQLite database, or SQLite's write lock not free within
+    lock_wait_seconds (a long import): then read on this one connection.
+    """
+    session = db.session
+    if session.new or session.dirty or session.deleted:
+        return None
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        if connection.execute(select(func.pg_current_xact_id_if_assigned())).scalar():
+            return None
+        snapshot_id = connection.execute(select(func.pg_export_snapshot())).scalar()
+        if not _SNAPSHOT_ID.fullmatch(snapshot_id or ""):
+            return None
+        return _PostgreSQLSnapshot(snapshot_id)
+    if connection.dialect.name != "sqlite":
+        return None
+    path = connection.engine.url.database
+    info = connection.connection.info
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    if connection.connection.driver_connection.total_changes != info.get(
+        "changes_at_begin"
+    ):
+        return None
+    if info.get("immediate"):
+        return _SQLiteSnapshot(None)  # nobody else can commit while we hold it
+    lock = sqlite3.connect(path, timeout=lock_wait_seconds, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:  # database is locked
+        lock.close()
+        return None
+    return _SQLiteSnapshot(lock)

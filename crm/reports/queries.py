@@ -13,7 +13,6 @@ Definitions (docs/report.md has them for readers of the report):
   the period.
 """
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,11 +31,13 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    union,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from crm.database import SharedSnapshot, reading_only, shared_snapshot
 from crm.events.models import Attendance, Event, EventDay, Guest, Theme, WalkInCount
 from crm.extensions import db
 from crm.societies.models import Society, SocietyMembership
@@ -156,10 +157,46 @@ def _registered_as_of(as_of: date):
     return and_(
         # merged: counted in the record it was merged into; pending and rejected
         # public registrations are not (yet) Likers.
-        Supporter.status.not_in(("merged", "pending", "rejected")),
+        Supporter.status.not_in(NOT_LIKERS),
         unindexed(Supporter.registered_on) <= as_of,
         or_(Supporter.withdrawn_on.is_(None), Supporter.withdrawn_on > as_of),
     )
+
+
+NOT_LIKERS = ("merged", "pending", "rejected")
+
+
+def _not_counted(as_of: date):
+    """The records that are not registered Likers as of the date: merged, pending or
+    rejected, registered after it, or withdrawn by it (the opposite of
+    _registered_as_of; status and registered_on are never NULL).
+
+    Usually a few percent of the records, each group read from an index. Counting
+    all links (categories, societies) and subtracting theirs reads no Liker rows;
+    joining the registered Likers read every row of the wide table (PostgreSQL:
+    0.1–0.3 s per breakdown at 200,000 Likers, docs/benchmarks.md).
+    """
+    return union(
+        select(Supporter.id).where(Supporter.status.in_(NOT_LIKERS)),
+        select(Supporter.id).where(Supporter.registered_on > as_of),
+        select(Supporter.id).where(Supporter.withdrawn_on <= as_of),
+    ).subquery("not_counted")
+
+
+def _counted_links(key, supporter_id, as_of: date):
+    """key and the number of links whose Liker is registered as of the date: all
+    links per key, less the links of the records _not_counted finds (looked up
+    from those records: an index on the links' supporter_id)."""
+    links = supporter_id.table
+    not_counted = _not_counted(as_of)
+    every = select(key.label("key"), _count().label("links")).group_by(key)
+    excluded = (
+        select(key.label("key"), (-_count()).label("links"))
+        .select_from(not_counted.join(links, supporter_id == not_counted.c.id))
+        .group_by(key)
+    )
+    both = union_all(every, excluded).subquery("links")
+    return select(both.c.key, _sum(both.c.links)).group_by(both.c.key)
 
 
 def _issued_by(kind: str, as_of: date):
@@ -234,20 +271,20 @@ def _sum(column):
     return cast(func.sum(column), Integer)
 
 
-LIKER_TOTALS = ("registered", "new_in_period", "withdrawn_in_period", "card_issued",
-                "certificate_issued")  # fmt: skip
+LIKER_TOTALS = ("registered", "card_issued", "certificate_issued")
 
 
 def liker_figures(period: Period) -> dict:
-    """The Likers' totals and breakdowns: one pass over the Likers, then categories
-    and the months of the period.
+    """The Likers' totals and breakdowns: one pass over the registered Likers, then
+    categories, the months of the period and the withdrawals in it.
 
     The pass groups the Likers by residence, prefecture, channel and age band
     together (a few thousand groups), and the database sums those groups up to
-    each breakdown and to the totals.
+    each breakdown and to the totals. The Likers new in the period are the sum of
+    the months, the withdrawals an index range: neither needs the pass.
     """
     registered = _registered_as_of(period.as_of)
-    counted = Supporter.status.not_in(("merged", "pending", "rejected"))
+    counted = Supporter.status.not_in(NOT_LIKERS)
     in_period = and_(counted, Supporter.registered_on.between(period.start, period.end))
     withdrawn = and_(counted, Supporter.withdrawn_on.between(period.start, period.end))
     band = _age_band(period.as_of)
@@ -260,32 +297,29 @@ def liker_figures(period: Period) -> dict:
             prefecture.label("prefecture"),
             channel.label("channel"),
             band.label("band"),
-            _count(registered).label("registered"),
-            _count(in_period).label("new_in_period"),
-            _count(withdrawn).label("withdrawn_in_period"),
-            _count(and_(registered, _issued_by("card", period.as_of))).label(
-                "card_issued"
-            ),
-            _count(and_(registered, _issued_by("certificate", period.as_of))).label(
-                "certificate_issued"
-            ),
+            _count().label("registered"),
+            _count(_issued_by("card", period.as_of)).label("card_issued"),
+            _count(_issued_by("certificate", period.as_of)).label("certificate_issued"),
         )
+        .where(registered)
         .group_by(residence, prefecture, channel, band)
         .cte("liker_groups")
     )
     sums = [func.sum(groups.c[name]) for name in LIKER_TOTALS]
     totals = select(literal("total").label("kind"), literal("").label("value"), *sums)
     breakdowns = [
-        select(literal(name).label("kind"), cast(groups.c[name], String), *sums)
-        .group_by(groups.c[name])
-        .having(sums[0] > 0)
+        select(
+            literal(name).label("kind"), cast(groups.c[name], String), *sums
+        ).group_by(groups.c[name])
         for name in ("residence", "prefecture", "channel", "band")
     ]
     rows = db.session.execute(
         union_all(totals, *breakdowns).order_by("kind", "value")
     ).all()
     counts: dict[str, dict] = {}
-    figures: dict = {name: 0 for name in LIKER_TOTALS}
+    # The totals first, in the order of docs/report.md.
+    figures: dict = dict.fromkeys(("registered", "new_in_period", "withdrawn_in_period",
+                                   "card_issued", "certificate_issued"), 0)  # fmt: skip
     for kind, value, *values in rows:
         if kind == "total":
             figures.update(
@@ -302,17 +336,13 @@ def liker_figures(period: Period) -> dict:
         {"prefecture": p or "不明", "count": n}
         for p, n in counts.get("prefecture", {}).items()
     ]
-    # A semi-join: SQLite reads the Likers once into a set of ids and then the
-    # links in category order; joined, it looked each link's Liker up (2× slower).
     categories = dict(
         db.session.execute(
-            select(supporter_categories.c.category_id, func.count())
-            .where(
-                supporter_categories.c.supporter_id.in_(
-                    select(Supporter.id).where(registered)
-                )
+            _counted_links(
+                supporter_categories.c.category_id,
+                supporter_categories.c.supporter_id,
+                period.as_of,
             )
-            .group_by(supporter_categories.c.category_id)
         ).all()
     )
     figures["by_category"] = [
@@ -340,6 +370,10 @@ def liker_figures(period: Period) -> dict:
         {"month": f"{m // 100:04d}-{m % 100:02d}", "count": months.get(m, 0)}
         for m in _months(period.start, period.end)
     ]
+    figures["new_in_period"] = sum(months.values())  # every month of the period
+    figures["withdrawn_in_period"] = db.session.scalar(
+        select(_count()).where(withdrawn)
+    )
     return figures
 
 
@@ -560,11 +594,9 @@ def _liker_levels_grouping_sets(period: Period):
 
 def society_figures(period: Period) -> list[dict]:
     """Members per society (registered as of the date) and their participations."""
-    members = (
-        select(SocietyMembership.society_id, func.count())
-        .join(Supporter, Supporter.id == SocietyMembership.supporter_id)
-        .where(_registered_as_of(period.as_of))
-        .group_by(SocietyMembership.society_id)
+    memberships = SocietyMembership.__table__.c
+    members = _counted_links(
+        memberships.society_id, memberships.supporter_id, period.as_of
     )
     # From the days in scope to their attendance, then each Liker's memberships.
     participations = (
@@ -655,53 +687,46 @@ def _likers_and_societies(period: Period):
     return liker_figures(period), society_figures(period)
 
 
-# The snapshot id pg_export_snapshot() returns, e.g. 00000003-0000001B-1.
-_SNAPSHOT_ID = re.compile(r"[0-9A-F]+(-[0-9A-F]+)+")
-
-
 def _gather_parts(period: Period):
     """The Likers', the events' and the societies' figures.
 
-    On PostgreSQL the events' figures (the longest part) and the other two are
-    counted at once on two connections, both reading one exported snapshot of the
-    data, so the report is as consistent as one statement: about a third less time
-    on two CPUs (docs/benchmarks.md). Not when this transaction has written
-    anything (the others could not see it), nor on SQLite: there, in turn.
+    The events' figures (the longest part) and the other two are counted at once
+    on two connections that share one snapshot of the data (crm.database), so the
+    report is as consistent as one statement: a third to two fifths less time on
+    two CPUs (docs/benchmarks.md). When this transaction has written anything (the
+    others could not see it), or the snapshot cannot be shared: in turn.
     """
-    snapshot = _shareable_snapshot()
+    snapshot = shared_snapshot()
     if snapshot is None:
         likers, societies = _likers_and_societies(period)
         return likers, _event_part(period), societies
     app = current_app._get_current_object()
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="report") as pool:
-        events = pool.submit(_in_snapshot, app, snapshot, _event_part, period)
-        others = pool.submit(_in_snapshot, app, snapshot, _likers_and_societies, period)
-        likers, societies = others.result()
-        return likers, events.result(), societies
+    try:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="report") as pool:
+            events = pool.submit(_in_snapshot, app, snapshot, _event_part, period)
+            others = pool.submit(
+                _in_snapshot, app, snapshot, _likers_and_societies, period
+            )
+            snapshot.wait_until_joined(2)
+            likers, societies = others.result()
+            return likers, events.result(), societies
+    finally:
+        snapshot.close()
 
 
-def _shareable_snapshot() -> str | None:
-    """An exported snapshot of this transaction, when other connections may share it."""
-    connection = db.session.connection()
-    if connection.dialect.name != "postgresql":
-        return None
-    if connection.execute(select(func.pg_current_xact_id_if_assigned())).scalar():
-        return None  # this transaction has written: only it can see that
-    snapshot = connection.execute(select(func.pg_export_snapshot())).scalar()
-    return snapshot if _SNAPSHOT_ID.fullmatch(snapshot or "") else None
-
-
-def _in_snapshot(app, snapshot: str, part, period: Period):
-    """Run part on a connection of its own, seeing exactly the exported snapshot."""
-    with app.app_context():
-        connection = db.session.connection(
-            execution_options={"isolation_level": "REPEATABLE READ"}
-        )
-        # Checked against _SNAPSHOT_ID: the statement takes no bound parameters.
-        connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        # The two connections already keep two CPUs busy: parallel workers on top
-        # would only take turns with them.
-        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+def _in_snapshot(app, snapshot: SharedSnapshot, part, period: Period):
+    """Run part on a connection of its own, seeing exactly the shared snapshot."""
+    # reading_only: on SQLite a deferred transaction, which takes no write lock.
+    with app.app_context(), reading_only():
+        options = {}
+        if snapshot.isolation_level:
+            options["isolation_level"] = snapshot.isolation_level
+        connection = db.session.connection(execution_options=options)
+        snapshot.join(connection)
+        if connection.dialect.name == "postgresql":
+            # The two connections already keep two CPUs busy: parallel workers on
+            # top would only take turns with them.
+            connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         try:
             return part(period)
         finally:
