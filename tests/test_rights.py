@@ -279,6 +279,28 @@ def test_a_stopped_liker_is_in_no_list_search_export_print_or_public_page(
                             token_from=f"/likers/{person_id}").status_code == 403  # fmt: skip
 
 
+def test_the_stopped_list_shows_a_page_at_a_time_newest_first(app, signed_in):
+    app.config["PAGE_SIZE"] = 3
+    with app.test_request_context():
+        numbers = []
+        for day in range(5):
+            person = make_supporter()
+            stop_use(person)
+            person.use_stopped_at = datetime(2026, 11, 1 + day, 9, 0)
+            numbers.append(person.registration_number)
+        db.session.commit()
+    staff = signed_in("staff")
+    first = staff.get("/likers/stopped").get_data(as_text=True)
+    second = staff.get("/likers/stopped?page=2").get_data(as_text=True)
+    newest_first = numbers[::-1]
+    assert [n in first for n in newest_first] == [True] * 3 + [False] * 2
+    assert first.index(newest_first[0]) < first.index(newest_first[1])
+    assert [n in second for n in newest_first] == [False] * 3 + [True] * 2
+    assert "5 件" in first and 'href="/likers/stopped?page=2"' in first
+    beyond = staff.get("/likers/stopped?page=9")
+    assert beyond.status_code == 200 and numbers[0] not in beyond.get_data(as_text=True)
+
+
 def test_a_withdrawn_liker_stays_stopped_and_resumes_as_withdrawn(ctx):
     person = make_supporter()
     person.status, person.withdrawn_on = "withdrawn", TODAY

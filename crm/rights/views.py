@@ -9,7 +9,15 @@ official), stopping and resuming use for staff, who act on a request at once.
 import io
 import json
 
-from flask import current_app, flash, redirect, render_template, send_file, url_for
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -127,13 +135,19 @@ def erase_data(supporter_id: int):
 @bp.route("/stopped")
 @requires_role("staff")
 def stopped():
-    """Likers whose use is stopped: the one place staff find them to resume."""
-    supporters = db.session.scalars(
+    """Likers whose use is stopped: the one place staff find them to resume.
+
+    A page at a time, newest first, like the other lists: a town with many
+    objections would otherwise get one page of thousands of rows."""
+    pagination = db.paginate(
         select(Supporter)
         .where(Supporter.status == "stopped")
-        .order_by(Supporter.use_stopped_at.desc(), Supporter.id)
+        .order_by(Supporter.use_stopped_at.desc(), Supporter.id),
+        page=max(request.args.get("page", 1, type=int), 1),
+        per_page=current_app.config["PAGE_SIZE"],
+        error_out=False,
     )
-    return render_template("rights/stopped.html", supporters=list(supporters))
+    return render_template("rights/stopped.html", pagination=pagination)
 
 
 @bp.app_template_global()
