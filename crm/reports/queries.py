@@ -153,6 +153,10 @@ def _unindexed_sqlite(element, compiler, **kw):
     return "+" + compiler.process(element.clauses, **kw)
 
 
+# Records that are not (or no longer, or not yet) Likers of their own.
+NOT_LIKERS = ("merged", "pending", "rejected")
+
+
 def _registered_as_of(as_of: date):
     return and_(
         # merged: counted in the record it was merged into; pending and rejected
@@ -161,9 +165,6 @@ def _registered_as_of(as_of: date):
         unindexed(Supporter.registered_on) <= as_of,
         or_(Supporter.withdrawn_on.is_(None), Supporter.withdrawn_on > as_of),
     )
-
-
-NOT_LIKERS = ("merged", "pending", "rejected")
 
 
 def _not_counted(as_of: date):
